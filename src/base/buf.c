@@ -1,0 +1,123 @@
+/*
+ * Growable NUL-terminated byte buffers and structured errors.
+ * A buffer doubles its capacity as it grows; an allocation failure leaves it unchanged.
+ */
+#include "base/base.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void sv_buf_init(struct sv_buf *b)
+{
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
+
+void sv_buf_free(struct sv_buf *b)
+{
+	free(b->data);
+	sv_buf_init(b);
+}
+
+static int reserve(struct sv_buf *b, size_t extra)
+{
+	if (b->len + extra + 1 <= b->cap)
+		return 0;
+	size_t cap = b->cap ? b->cap : 64;
+	while (cap < b->len + extra + 1) {
+		if (cap > SIZE_MAX / 2)
+			return -1;
+		cap *= 2;
+	}
+	char *p = realloc(b->data, cap);
+	if (!p)
+		return -1;
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+int sv_buf_append(struct sv_buf *b, const void *data, size_t len)
+{
+	if (reserve(b, len) < 0)
+		return -1;
+	if (len)
+		memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int sv_buf_puts(struct sv_buf *b, const char *s)
+{
+	return sv_buf_append(b, s, strlen(s));
+}
+
+int sv_buf_vprintf(struct sv_buf *b, const char *fmt, va_list ap)
+{
+	va_list copy;
+	va_copy(copy, ap);
+	int n = vsnprintf(NULL, 0, fmt, copy);
+	va_end(copy);
+	if (n < 0 || reserve(b, (size_t)n) < 0)
+		return -1;
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+int sv_buf_printf(struct sv_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = sv_buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int sv_buf_html(struct sv_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		const char *rep = NULL;
+		switch (*s) {
+		case '&': rep = "&amp;"; break;
+		case '<': rep = "&lt;"; break;
+		case '>': rep = "&gt;"; break;
+		case '"': rep = "&quot;"; break;
+		case '\'': rep = "&#39;"; break;
+		}
+		if (rep ? sv_buf_puts(b, rep) : sv_buf_append(b, s, 1))
+			return -1;
+	}
+	return 0;
+}
+
+char *sv_buf_steal(struct sv_buf *b)
+{
+	char *p = b->data;
+	if (!p)
+		p = calloc(1, 1);
+	sv_buf_init(b);
+	return p;
+}
+
+void sv_err_clear(struct sv_err *e)
+{
+	if (e)
+		memset(e, 0, sizeof(*e));
+}
+
+int sv_err_set(struct sv_err *e, const char *code, const char *field, const char *fmt, ...)
+{
+	if (!e)
+		return -1;
+	snprintf(e->code, sizeof(e->code), "%s", code ? code : "error");
+	snprintf(e->field, sizeof(e->field), "%s", field ? field : "");
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	va_end(ap);
+	return -1;
+}

@@ -1,0 +1,54 @@
+/*
+ * storyverse: one binary, many sub-commands. Each command lives in its own
+ * file under src/roles/; this table is the only list of them.
+ */
+#include "base/base.h"
+#include "roles/roles.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+} commands[] = {
+	{"serve", sv_roles_cmd_serve, "run the web page, the API and the story workers"},
+	{"generate", sv_roles_cmd_generate, "write one story into a folder"},
+	{"catalog", sv_roles_cmd_catalog, "print the universes, characters, themes and morals"},
+};
+
+static void help(FILE *to)
+{
+	fprintf(to, "usage: storyverse <command> [options]\n"
+		    "       storyverse <command> --help\n"
+		    "       storyverse --version\n\n"
+		    "StoryVerse makes personalised storybooks for children.\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(to, "  %-10s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		help(stderr);
+		return 2;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+		help(stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+		printf("storyverse %s\n", SV_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(cmd, commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "storyverse: unknown command '%s' (choose one of:", cmd);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(stderr, " %s", commands[i].name);
+	fprintf(stderr, ")\n");
+	return 2;
+}

@@ -1,0 +1,301 @@
+/*
+ * The HTTP API of the gateway and story roles: catalog, story CRUD, health,
+ * metrics and the embedded web page. Handlers validate, talk to the store and
+ * answer; generation itself happens on the workers.
+ */
+#include "roles/internal.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LIST_LIMIT_DEFAULT 20
+#define LIST_LIMIT_MAX 100
+
+static void store_failure(struct sv_http_response *res, const struct sv_err *err)
+{
+	sv_log(SV_LOG_ERROR, "store failure", json_pack("{s:s}", "error", err->message));
+	sv_http_error(res, 503, "unavailable", NULL, "the database is not answering; try again");
+}
+
+static void get_catalog(void *ctx, const struct sv_http_request *req, struct sv_http_response *res)
+{
+	struct sv_app *app = ctx;
+	res->content_type = "application/json; charset=utf-8";
+	res->static_body = (const unsigned char *)app->catalog_json;
+	res->static_len = strlen(app->catalog_json);
+	sv_http_set_header(res, "Cache-Control", "public, max-age=300");
+}
+
+static void create_story(void *ctx, const struct sv_http_request *req,
+			 struct sv_http_response *res)
+{
+	struct sv_app *app = ctx;
+	json_error_t jerr;
+	json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!body || !json_is_object(body)) {
+		json_decref(body);
+		sv_http_error(res, 400, "invalid_json", NULL, "the body must be a JSON object%s%s",
+			      body ? "" : ": ", body ? "" : jerr.text);
+		return;
+	}
+	struct sv_story_params p;
+	struct sv_err err;
+	sv_err_clear(&err);
+	int seed_given = 0;
+	int rc = sv_story_params_from_json(app->catalog, body, &p, &seed_given, &err);
+	json_decref(body);
+	if (rc < 0) {
+		sv_http_error(res, 422, err.code, err.field, "%s", err.message);
+		return;
+	}
+	if (!seed_given)
+		p.seed = sv_roles_random_seed();
+	json_t *params = sv_story_params_to_json(&p);
+	char *params_text = params ? json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(params);
+	char id[SV_STORE_ID_LEN + 1];
+	if (!params_text || sv_random_hex(id, SV_STORE_ID_LEN / 2) < 0) {
+		free(params_text);
+		sv_http_error(res, 503, "unavailable", NULL, "out of resources; try again");
+		return;
+	}
+	rc = sv_store_story_create(app->store, id, params_text, SV_JOB_KIND_TEXT,
+				   SV_JOB_MAX_ATTEMPTS, sv_time_unix_ms(), &err);
+	free(params_text);
+	if (rc < 0) {
+		store_failure(res, &err);
+		return;
+	}
+	sv_roles_workers_wake(app);
+	char location[64];
+	snprintf(location, sizeof(location), "/api/v1/stories/%s", id);
+	sv_http_set_header(res, "Location", location);
+	sv_http_json(res, 202, json_pack("{s:s,s:s}", "id", id, "status", "queued"));
+}
+
+static int valid_id(const char *id)
+{
+	size_t n = strlen(id);
+	return n == SV_STORE_ID_LEN && strspn(id, "0123456789abcdef") == n;
+}
+
+/* The story resource as text: the stored JSON documents are spliced in as
+ * they are, so reading a story never parses it. */
+static int story_resource(struct sv_buf *b, const struct sv_store_story *s)
+{
+	int rc = sv_buf_printf(b, "{\"id\":\"%s\",\"status\":\"%s\",\"created_at\":%lld,"
+				  "\"updated_at\":%lld,\"parameters\":%s",
+			       s->id, s->status, (long long)s->created_at,
+			       (long long)s->updated_at, s->params ? s->params : "null");
+	const char *names[] = {"title", "error"};
+	const char *values[] = {s->title, s->error};
+	for (int i = 0; i < 2; i++) {
+		if (!values[i])
+			continue;
+		json_t *str = json_string(values[i]);
+		char *enc = str ? json_dumps(str, JSON_ENCODE_ANY) : NULL;
+		json_decref(str);
+		rc |= enc ? sv_buf_printf(b, ",\"%s\":%s", names[i], enc) : -1;
+		free(enc);
+	}
+	if (s->story)
+		rc |= sv_buf_printf(b, ",\"story\":%s", s->story);
+	rc |= sv_buf_puts(b, "}\n");
+	return rc;
+}
+
+static void get_story(void *ctx, const struct sv_http_request *req, struct sv_http_response *res)
+{
+	struct sv_app *app = ctx;
+	const char *id = req->params[0];
+	if (!valid_id(id)) {
+		sv_http_error(res, 404, "not_found", "id", "no story with id '%.40s'", id);
+		return;
+	}
+	struct sv_store_story s = {0};
+	struct sv_err err;
+	int rc = sv_store_story_get(app->store, id, &s, &err);
+	if (rc < 0) {
+		store_failure(res, &err);
+	} else if (rc == 1) {
+		sv_http_error(res, 404, "not_found", "id", "no story with id '%s'", id);
+	} else if (story_resource(&res->body, &s) < 0) {
+		sv_http_error(res, 503, "unavailable", NULL, "out of memory");
+	} else {
+		res->content_type = "application/json; charset=utf-8";
+		sv_http_set_header(res, "Cache-Control", "no-store");
+	}
+	sv_store_story_clear(&s);
+}
+
+/* Parses a whole decimal number in [lo, hi]; -1 when it is anything else. */
+static int parse_bounded(const char *s, long long lo, long long hi, long long *out)
+{
+	if (!s || !*s || !isdigit((unsigned char)s[0]))
+		return -1;
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	if (*end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static void list_stories(void *ctx, const struct sv_http_request *req,
+			 struct sv_http_response *res)
+{
+	struct sv_app *app = ctx;
+	long long limit = LIST_LIMIT_DEFAULT, cursor = 0;
+	const char *ls = sv_http_query(req, "limit"), *cs = sv_http_query(req, "cursor");
+	if (ls && parse_bounded(ls, 1, LIST_LIMIT_MAX, &limit) < 0) {
+		sv_http_error(res, 400, "invalid_query", "limit",
+			      "limit must be a whole number from 1 to %d", LIST_LIMIT_MAX);
+		return;
+	}
+	if (cs && parse_bounded(cs, 1, INT64_MAX, &cursor) < 0) {
+		sv_http_error(res, 400, "invalid_query", "cursor",
+			      "cursor must be a value from next_cursor of an earlier page");
+		return;
+	}
+	struct sv_store_story rows[LIST_LIMIT_MAX];
+	memset(rows, 0, sizeof(rows));
+	int n = 0;
+	struct sv_err err;
+	if (sv_store_story_list(app->store, cursor, (int)limit, rows, &n, &err) < 0) {
+		store_failure(res, &err);
+		return;
+	}
+	json_t *list = json_array();
+	for (int i = 0; i < n; i++) {
+		json_t *item = json_pack("{s:s,s:s,s:I,s:I}", "id", rows[i].id, "status",
+					 rows[i].status, "created_at", (json_int_t)rows[i].created_at,
+					 "updated_at", (json_int_t)rows[i].updated_at);
+		if (item && rows[i].title)
+			json_object_set_new(item, "title", json_string(rows[i].title));
+		json_t *params = rows[i].params ? json_loads(rows[i].params, 0, NULL) : NULL;
+		if (item && params)
+			json_object_set_new(item, "parameters", params);
+		else
+			json_decref(params);
+		json_array_append_new(list, item);
+	}
+	json_t *next = json_null();
+	if (n == limit && n > 0) {
+		char c[24];
+		snprintf(c, sizeof(c), "%lld", (long long)rows[n - 1].seq);
+		json_decref(next);
+		next = json_string(c);
+	}
+	for (int i = 0; i < n; i++)
+		sv_store_story_clear(&rows[i]);
+	sv_http_set_header(res, "Cache-Control", "no-store");
+	sv_http_json(res, 200, json_pack("{s:o,s:o}", "stories", list, "next_cursor", next));
+}
+
+static void delete_story(void *ctx, const struct sv_http_request *req,
+			 struct sv_http_response *res)
+{
+	struct sv_app *app = ctx;
+	const char *id = req->params[0];
+	struct sv_err err;
+	int rc = valid_id(id) ? sv_store_story_delete(app->store, id, &err) : 1;
+	if (rc < 0)
+		store_failure(res, &err);
+	else if (rc == 1)
+		sv_http_error(res, 404, "not_found", "id", "no story with id '%.40s'", id);
+	else
+		res->status = 204;
+}
+
+static void healthz(void *ctx, const struct sv_http_request *req, struct sv_http_response *res)
+{
+	sv_http_json(res, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static void readyz(void *ctx, const struct sv_http_request *req, struct sv_http_response *res)
+{
+	struct sv_app *app = ctx;
+	struct sv_err err;
+	if (sv_store_ping(app->store, &err) < 0)
+		sv_http_json(res, 503, json_pack("{s:s,s:s}", "status", "unavailable", "error",
+						 err.message));
+	else
+		sv_http_json(res, 200, json_pack("{s:s}", "status", "ready"));
+}
+
+static void metrics(void *ctx, const struct sv_http_request *req, struct sv_http_response *res)
+{
+	struct sv_app *app = ctx;
+	int64_t counts[4], queued;
+	struct sv_err err;
+	if (sv_store_story_counts(app->store, counts, &err) == 0) {
+		for (int i = 0; i < 4; i++) {
+			char labels[48];
+			snprintf(labels, sizeof(labels), "status=\"%s\"", sv_store_statuses[i]);
+			sv_metrics_set(app->metrics, "storyverse_stories", labels,
+				       (double)counts[i]);
+		}
+	}
+	if (sv_store_jobs_queued(app->store, SV_JOB_KIND_TEXT, &queued, &err) == 0)
+		sv_metrics_set(app->metrics, "storyverse_jobs_queued", "kind=\"text\"",
+			       (double)queued);
+	res->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	if (sv_metrics_render(app->metrics, &res->body) < 0)
+		sv_http_error(res, 503, "unavailable", NULL, "out of memory");
+}
+
+static const struct {
+	const char *ext, *type;
+} content_types[] = {
+	{".html", "text/html; charset=utf-8"},
+	{".js", "text/javascript; charset=utf-8"},
+	{".css", "text/css; charset=utf-8"},
+	{".svg", "image/svg+xml"},
+	{".png", "image/png"},
+	{".ico", "image/x-icon"},
+};
+
+static void serve_asset(struct sv_http_response *res, const char *file)
+{
+	char name[128];
+	snprintf(name, sizeof(name), "web/%s", file);
+	const struct sv_asset *a = strchr(file, '/') ? NULL : sv_asset_find(name);
+	if (!a) {
+		sv_http_error(res, 404, "not_found", NULL, "no such file: /%.60s", file);
+		return;
+	}
+	const char *dot = strrchr(file, '.');
+	res->content_type = "application/octet-stream";
+	for (size_t i = 0; dot && i < sizeof(content_types) / sizeof(content_types[0]); i++)
+		if (strcmp(dot, content_types[i].ext) == 0)
+			res->content_type = content_types[i].type;
+	res->static_body = a->data;
+	res->static_len = a->len;
+	sv_http_set_header(res, "Cache-Control", "no-cache");
+}
+
+static void web_index(void *ctx, const struct sv_http_request *req, struct sv_http_response *res)
+{
+	serve_asset(res, "index.html");
+}
+
+static void web_file(void *ctx, const struct sv_http_request *req, struct sv_http_response *res)
+{
+	serve_asset(res, req->params[0]);
+}
+
+const struct sv_http_route sv_roles_routes[] = {
+	{"GET", "/api/v1/catalog", get_catalog, 0},
+	{"POST", "/api/v1/stories", create_story, 1},
+	{"GET", "/api/v1/stories", list_stories, 0},
+	{"GET", "/api/v1/stories/{id}", get_story, 0},
+	{"DELETE", "/api/v1/stories/{id}", delete_story, 0},
+	{"GET", "/healthz", healthz, 0},
+	{"GET", "/readyz", readyz, 0},
+	{"GET", "/metrics", metrics, 0},
+	{"GET", "/", web_index, 0},
+	{"GET", "/{file}", web_file, 0},
+	{NULL, NULL, NULL, 0},
+};

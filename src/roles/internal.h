@@ -1,0 +1,52 @@
+/*
+ * Shared between the files of the roles module only: the running server's
+ * state, the API routes, the text workers and small command-line helpers.
+ */
+#ifndef SV_ROLES_INTERNAL_H
+#define SV_ROLES_INTERNAL_H
+
+#include "base/base.h"
+#include "http/http.h"
+#include "store/store.h"
+#include "story/story.h"
+
+#include <pthread.h>
+
+#define SV_JOB_KIND_TEXT "text"
+#define SV_JOB_MAX_ATTEMPTS 5
+#define SV_JOB_LEASE_MS 60000
+#define SV_JOB_BACKOFF_MS 1000
+#define SV_JOB_BACKOFF_CAP_MS 60000
+
+/* Everything a serving process holds; owned by cmd_serve, shared by the
+ * handlers and the workers. */
+struct sv_app {
+	struct sv_catalog *catalog;
+	struct sv_store *store;
+	struct sv_metrics *metrics;
+	char *catalog_json; /* the catalog rendered once: GET /api/v1/catalog */
+
+	/* Workers sleep on wake until a story is created or a second passes. */
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	int stopping;
+	int nworkers;
+	pthread_t *workers;
+	char instance[24]; /* this process's id, prefix of worker names */
+};
+
+/* The routes of the gateway and story roles, NULL-terminated. */
+extern const struct sv_http_route sv_roles_routes[];
+
+int sv_roles_workers_start(struct sv_app *app, int n, struct sv_err *err);
+void sv_roles_workers_wake(struct sv_app *app);
+void sv_roles_workers_stop(struct sv_app *app);
+
+/* A random seed for generation when none was given (53 bits, like JSON numbers). */
+uint64_t sv_roles_random_seed(void);
+
+/* Prints "storyverse CMD: message" on stderr as one line. */
+void sv_roles_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,15 @@
+/*
+ * roles: the wiring of the modules into the things the binary can be — the
+ * command-line sub-commands and the server roles (gateway + story API and the
+ * text worker, all in one process for now). The only module that knows them all.
+ */
+#ifndef SV_ROLES_H
+#define SV_ROLES_H
+
+/* Each sub-command takes the arguments after its name (argv[0] is the command
+ * name) and returns the process exit status: 0 ok, 1 failure, 2 bad usage. */
+int sv_roles_cmd_catalog(int argc, char **argv);
+int sv_roles_cmd_generate(int argc, char **argv);
+int sv_roles_cmd_serve(int argc, char **argv);
+
+#endif

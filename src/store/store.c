@@ -1,0 +1,143 @@
+/*
+ * The store front: picks a backend from the URL scheme and forwards every call
+ * to its ops table. Adding PostgreSQL is a new ops table, not new callers.
+ */
+#include "store/store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+extern const struct sv_store_ops sv_store_sqlite_ops;
+
+static const struct sv_store_ops *const backends[] = {&sv_store_sqlite_ops};
+
+struct sv_store {
+	const struct sv_store_ops *ops;
+	void *impl;
+};
+
+const char *const sv_store_statuses[4] = {"queued", "generating", "ready", "failed"};
+
+void sv_store_story_clear(struct sv_store_story *s)
+{
+	free(s->params);
+	free(s->title);
+	free(s->story);
+	free(s->error);
+	memset(s, 0, sizeof(*s));
+}
+
+struct sv_store *sv_store_open(const char *url, struct sv_err *err)
+{
+	const char *colon = strchr(url, ':');
+	if (!colon) {
+		sv_err_set(err, "invalid_value", "database",
+			   "database URL '%s' has no scheme (use sqlite:PATH)", url);
+		return NULL;
+	}
+	size_t n = (size_t)(colon - url);
+	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+		if (strlen(backends[i]->scheme) != n || strncmp(backends[i]->scheme, url, n) != 0)
+			continue;
+		struct sv_store *s = calloc(1, sizeof(*s));
+		if (!s) {
+			sv_err_set(err, "nomem", "", "out of memory");
+			return NULL;
+		}
+		s->ops = backends[i];
+		s->impl = s->ops->open(colon + 1, err);
+		if (!s->impl) {
+			free(s);
+			return NULL;
+		}
+		return s;
+	}
+	sv_err_set(err, "invalid_value", "database",
+		   "unsupported database scheme '%.*s' (supported: sqlite)", (int)n, url);
+	return NULL;
+}
+
+void sv_store_close(struct sv_store *s)
+{
+	if (!s)
+		return;
+	s->ops->close(s->impl);
+	free(s);
+}
+
+int sv_store_ping(struct sv_store *s, struct sv_err *err)
+{
+	return s->ops->ping(s->impl, err);
+}
+
+int sv_store_story_create(struct sv_store *s, const char *id, const char *params,
+			  const char *job_kind, int max_attempts, int64_t now, struct sv_err *err)
+{
+	return s->ops->story_create(s->impl, id, params, job_kind, max_attempts, now, err);
+}
+
+int sv_store_story_get(struct sv_store *s, const char *id, struct sv_store_story *out,
+		       struct sv_err *err)
+{
+	return s->ops->story_get(s->impl, id, out, err);
+}
+
+int sv_store_story_list(struct sv_store *s, int64_t before_seq, int limit,
+			struct sv_store_story *out, int *count, struct sv_err *err)
+{
+	return s->ops->story_list(s->impl, before_seq, limit, out, count, err);
+}
+
+int sv_store_story_delete(struct sv_store *s, const char *id, struct sv_err *err)
+{
+	return s->ops->story_delete(s->impl, id, err);
+}
+
+int sv_store_story_counts(struct sv_store *s, int64_t counts[4], struct sv_err *err)
+{
+	return s->ops->story_counts(s->impl, counts, err);
+}
+
+int sv_store_jobs_queued(struct sv_store *s, const char *kind, int64_t *count,
+			 struct sv_err *err)
+{
+	return s->ops->jobs_queued(s->impl, kind, count, err);
+}
+
+int sv_store_job_claim(struct sv_store *s, const char *kind, const char *worker, int64_t now,
+		       int64_t lease_ms, struct sv_store_job *out, struct sv_err *err)
+{
+	return s->ops->job_claim(s->impl, kind, worker, now, lease_ms, out, err);
+}
+
+int sv_store_job_heartbeat(struct sv_store *s, const struct sv_store_job *job, const char *worker,
+			   int64_t now, int64_t lease_ms, struct sv_err *err)
+{
+	return s->ops->job_heartbeat(s->impl, job, worker, now, lease_ms, err);
+}
+
+int sv_store_page_put(struct sv_store *s, const char *story_id, int number, const char *page,
+		      struct sv_err *err)
+{
+	return s->ops->page_put(s->impl, story_id, number, page, err);
+}
+
+int sv_store_job_succeed(struct sv_store *s, const struct sv_store_job *job, const char *worker,
+			 const char *title, const char *story, int64_t now, struct sv_err *err)
+{
+	return s->ops->job_succeed(s->impl, job, worker, title, story, now, err);
+}
+
+int sv_store_job_fail(struct sv_store *s, const struct sv_store_job *job, const char *worker,
+		      const char *message, int64_t now, int64_t retry_at, struct sv_err *err)
+{
+	return s->ops->job_fail(s->impl, job, worker, message, now, retry_at, err);
+}
+
+int64_t sv_store_backoff_ms(int attempts, int64_t base_ms, int64_t cap_ms)
+{
+	int64_t d = base_ms;
+	for (int i = 1; i < attempts && d < cap_ms; i++)
+		d *= 2;
+	return d < cap_ms ? d : cap_ms;
+}

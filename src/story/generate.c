@@ -1,0 +1,131 @@
+/*
+ * sv_story_generate: plan, realise, and assemble the story document.
+ *
+ * The document holds nothing but what the parameters determine (no clock, no
+ * random ids), and sv_story_dump writes it one canonical way, so the same
+ * parameters and seed always give the same bytes. The format is described in
+ * docs/story-format.md.
+ */
+#include "story/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define STORY_FORMAT 1
+
+/* What the illustrator needs for a page: the beat's setting, without its story bookkeeping. */
+static json_t *scene_json(const struct sv_plan *pl, const struct sv_beat *b)
+{
+	json_t *beat = sv_story_plan_beat_json(pl, b);
+	if (!beat)
+		return NULL;
+	json_t *scene = json_pack("{s:O,s:O,s:O,s:O,s:O,s:O}", "place",
+				  json_object_get(beat, "place"), "place_name",
+				  json_object_get(beat, "place_name"), "cast",
+				  json_object_get(beat, "cast"), "mood", json_object_get(beat, "mood"),
+				  "time_of_day", json_object_get(beat, "time_of_day"), "objects",
+				  json_object_get(beat, "objects"));
+	json_decref(beat);
+	return scene;
+}
+
+static json_t *page_json(const struct sv_plan *pl, const struct sv_page *pg, int number)
+{
+	const struct sv_beat *b = &pl->beats[pg->beat];
+	return json_pack("{s:i,s:s,s:i,s:s,s:i,s:o*}", "number", number, "beat",
+			 sv_story_beat_names[b->kind], "plan_index", pg->beat, "text", pg->text,
+			 "words", pg->words, "scene", scene_json(pl, b));
+}
+
+static json_t *plan_json(const struct sv_plan *pl)
+{
+	json_t *arr = json_array();
+	for (int i = 0; arr && i < pl->n_beats; i++) {
+		if (json_array_append_new(arr, sv_story_plan_beat_json(pl, &pl->beats[i])) < 0) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+static json_t *pages_json(const struct sv_plan *pl, const struct sv_pages *pages,
+			  sv_story_progress_fn progress, void *ctx, int *words)
+{
+	json_t *arr = json_array();
+	*words = 0;
+	for (int i = 0; arr && i < pages->n; i++) {
+		json_t *pg = page_json(pl, &pages->v[i], i + 1);
+		if (!pg || json_object_size(pg) != 6 || json_array_append_new(arr, pg) < 0) {
+			json_decref(arr);
+			return NULL;
+		}
+		*words += pages->v[i].words;
+		if (progress)
+			progress(ctx, i + 1, pages->n);
+	}
+	return arr;
+}
+
+static json_t *universe_json(const struct sv_universe *u)
+{
+	return json_pack("{s:s,s:s,s:O,s:O}", "id", u->id, "name", u->name, "tone",
+			 json_object_get(u->obj, "tone"), "palette",
+			 json_object_get(u->obj, "palette"));
+}
+
+static json_t *assemble(const struct sv_plan *pl, const char *title,
+			const struct sv_pages *pages, sv_story_progress_fn progress, void *ctx)
+{
+	int words = 0;
+	json_t *pages_arr = pages_json(pl, pages, progress, ctx, &words);
+	json_t *doc = json_pack("{s:i,s:s,s:s,s:o*,s:o*,s:o*,s:o*,s:o*,s:i}", "format",
+				STORY_FORMAT, "language", pl->c->lang, "title", title, "parameters",
+				sv_story_params_to_json(pl->p), "universe", universe_json(pl->u),
+				"cast", sv_story_plan_cast_json(pl), "plan", plan_json(pl), "pages",
+				pages_arr, "word_count", words);
+	if (doc && json_object_size(doc) != 9) {
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
+}
+
+json_t *sv_story_generate(const struct sv_catalog *c, const struct sv_story_params *p,
+			  sv_story_progress_fn progress, void *ctx, struct sv_err *err)
+{
+	struct sv_story_params params = *p; /* validated again, so a bad value never gets in */
+	if (sv_story_params_validate(c, &params, err) < 0)
+		return NULL;
+	struct sv_plan pl;
+	if (sv_story_plan_build(c, &params, &pl, err) < 0)
+		return NULL;
+	char *title = NULL;
+	struct sv_pages pages;
+	json_t *doc = NULL;
+	if (sv_story_realise(&pl, &title, &pages, err) == 0) {
+		doc = assemble(&pl, title, &pages, progress, ctx);
+		if (!doc)
+			sv_err_set(err, "nomem", "", "out of memory assembling the story");
+		free(title);
+		sv_story_pages_free(&pages);
+	}
+	sv_story_plan_free(&pl);
+	return doc;
+}
+
+char *sv_story_dump(const json_t *story)
+{
+	char *s = json_dumps(story, JSON_SORT_KEYS | JSON_INDENT(2));
+	if (!s)
+		return NULL;
+	size_t n = strlen(s);
+	char *out = realloc(s, n + 2);
+	if (!out) {
+		free(s);
+		return NULL;
+	}
+	out[n] = '\n';
+	out[n + 1] = '\0';
+	return out;
+}

@@ -1,0 +1,109 @@
+// Starts the real storyverse binary on a free loopback port with a fresh data
+// folder, for the integration and browser tests. Every wait is bounded.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export const BIN = process.env.STORYVERSE_BIN || path.resolve('build/storyverse');
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Polls fn until it returns a truthy value or the deadline passes.
+export async function waitFor(fn, { timeoutMs = 15000, intervalMs = 50, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch {
+      /* not yet */
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}
+
+export class Server {
+  constructor({ dataDir, args = [] } = {}) {
+    this.ownsData = !dataDir;
+    this.dataDir = dataDir || mkdtempSync(path.join(os.tmpdir(), 'sv-test-'));
+    this.args = args;
+    this.stderr = '';
+  }
+
+  get url() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start() {
+    this.port = await freePort();
+    this.proc = spawn(
+      BIN,
+      ['serve', '--listen', `127.0.0.1:${this.port}`, '--data', this.dataDir, ...this.args],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    this.proc.stderr.on('data', (d) => {
+      this.stderr += d.toString();
+    });
+    this.exited = new Promise((resolve) => this.proc.once('exit', (code, signal) => resolve({ code, signal })));
+    await waitFor(async () => (await fetch(`${this.url}/healthz`)).ok, { what: 'the server to start' });
+    return this;
+  }
+
+  // Sends SIGTERM and waits for a clean exit; SIGKILL after the timeout.
+  async stop({ signal = 'SIGTERM', timeoutMs = 10000 } = {}) {
+    if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) return this.exited;
+    this.proc.kill(signal);
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), timeoutMs);
+    const result = await this.exited;
+    clearTimeout(timer);
+    return result;
+  }
+
+  cleanup() {
+    if (this.ownsData) rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  async request(method, route, { body, headers = {}, raw } = {}) {
+    const init = { method, headers: { ...headers } };
+    if (body !== undefined) {
+      init.body = raw ? body : JSON.stringify(body);
+      if (!raw && !init.headers['content-type']) init.headers['content-type'] = 'application/json';
+    }
+    const res = await fetch(`${this.url}${route}`, { ...init, signal: AbortSignal.timeout(10000) });
+    const text = await res.text();
+    let json;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, headers: res.headers, text, json };
+  }
+
+  // Creates a story and waits until it is ready (or failed); returns the resource.
+  async createAndWait(params, timeoutMs = 20000) {
+    const created = await this.request('POST', '/api/v1/stories', { body: params });
+    if (created.status !== 202) throw new Error(`create failed: ${created.status} ${created.text}`);
+    return waitFor(
+      async () => {
+        const r = await this.request('GET', `/api/v1/stories/${created.json.id}`);
+        return ['ready', 'failed'].includes(r.json?.status) ? r.json : null;
+      },
+      { timeoutMs, what: `story ${created.json.id}` },
+    );
+  }
+}

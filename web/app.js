@@ -1,0 +1,678 @@
+/*
+ * StoryVerse web page: the story maker, the progress of a story being written,
+ * the reader, and the list of earlier stories.
+ *
+ * Plain browser JavaScript with no build step and no libraries; it talks only
+ * to our own server (docs/api.md). Text from the server is always put on the
+ * page with textContent, never as HTML.
+ */
+'use strict';
+
+(() => {
+	const API = '/api/v1';
+	const POLL_FIRST_MS = 400;
+	const POLL_MAX_MS = 2000;
+	const POLL_GIVE_UP_MS = 5 * 60 * 1000;
+	const REQUEST_TIMEOUT_MS = 15000;
+	const LIST_PAGE_SIZE = 20;
+	const SEED_MAX = 9007199254740991; /* 2^53 - 1, the largest seed the server takes */
+
+	/* The form fields, by the name the API uses for them. */
+	const FIELDS = {
+		universe: 'universe',
+		hero: 'hero',
+		sidekick: 'sidekick',
+		theme: 'theme',
+		moral: 'moral',
+		age: 'age',
+		length: 'length',
+		child_name: 'child-name',
+		seed: 'seed',
+	};
+
+	/* What the status line says for each story status. */
+	const STATUS_TEXT = {
+		sending: 'Sending your choices…',
+		queued: 'Your story is waiting its turn…',
+		generating: 'Writing your story…',
+		ready: 'Your story is ready!',
+		failed: 'Oh no, this story could not be written.',
+		opening: 'Opening the story…',
+	};
+
+	/* The little badge beside each story in the list. */
+	const BADGE_TEXT = {
+		queued: 'waiting',
+		generating: 'writing',
+		ready: 'ready',
+		failed: 'not written',
+	};
+
+	/* Which catalog list fills each of the simple choices. */
+	const CATALOG_LISTS = {
+		theme: 'themes',
+		moral: 'morals',
+		age: 'ages',
+		length: 'lengths',
+	};
+
+	const $ = (id) => document.getElementById(id);
+
+	const state = {
+		catalog: null,
+		heroTouched: false,
+		pollTimer: null,
+		pollToken: 0,
+		nextCursor: null,
+	};
+
+	/* ---- talking to the server ---- */
+
+	class ApiError extends Error {
+		constructor(status, body) {
+			const err = (body && body.error) || {};
+			super(err.message || `The server answered ${status}.`);
+			this.status = status;
+			this.code = err.code || 'http_' + status;
+			this.field = err.field || '';
+		}
+	}
+
+	async function api(method, path, body) {
+		const ctl = new AbortController();
+		const timer = setTimeout(() => ctl.abort(), REQUEST_TIMEOUT_MS);
+		const init = { method, headers: { Accept: 'application/json' }, signal: ctl.signal };
+		if (body !== undefined) {
+			init.headers['Content-Type'] = 'application/json';
+			init.body = JSON.stringify(body);
+		}
+		let res;
+		try {
+			res = await fetch(path, init);
+		} catch (e) {
+			throw new ApiError(0, {
+				error: {
+					code: 'network',
+					message: 'We could not reach StoryVerse. Please check the connection and try again.',
+				},
+			});
+		} finally {
+			clearTimeout(timer);
+		}
+		if (res.status === 204)
+			return null;
+		let data = null;
+		try {
+			data = await res.json();
+		} catch (e) {
+			data = null;
+		}
+		if (!res.ok)
+			throw new ApiError(res.status, data);
+		return data;
+	}
+
+	/* ---- small helpers ---- */
+
+	function el(tag, props, ...children) {
+		const node = document.createElement(tag);
+		for (const [k, v] of Object.entries(props || {})) {
+			if (v === undefined || v === null)
+				continue;
+			if (k === 'text')
+				node.textContent = v;
+			else if (k === 'className')
+				node.className = v;
+			else if (k === 'dataset')
+				Object.assign(node.dataset, v);
+			else
+				node.setAttribute(k, v);
+		}
+		for (const c of children) {
+			if (c !== null && c !== undefined)
+				node.append(c);
+		}
+		return node;
+	}
+
+	/* Catalog entries may be plain strings or objects with an id and a name. */
+	function idOf(item) {
+		return typeof item === 'string' ? item : String(item.id ?? '');
+	}
+
+	function nameOf(item) {
+		if (typeof item === 'string')
+			return item;
+		return item.name || item.title || item.label || item.text || String(item.id ?? '');
+	}
+
+	function capitalise(text) {
+		return text.charAt(0).toUpperCase() + text.slice(1);
+	}
+
+	function describe(item) {
+		if (!item || typeof item === 'string')
+			return '';
+		const text = item.description || item.looks || '';
+		return text ? capitalise(text) : '';
+	}
+
+	function ageLabel(item) {
+		if (typeof item !== 'string' && (item.label || item.name))
+			return item.label || item.name;
+		const m = /^(\d+)-(\d+)$/.exec(idOf(item));
+		return m ? `${m[1]} to ${m[2]} years` : idOf(item);
+	}
+
+	function lengthLabel(item) {
+		const nice = capitalise(nameOf(item));
+		const pages = typeof item === 'object' ? item.pages ?? item.page_count : undefined;
+		return typeof pages === 'number' ? `${nice} (${pages} pages)` : nice;
+	}
+
+	function formatWhen(value) {
+		if (value === undefined || value === null || value === '')
+			return '';
+		let d;
+		if (typeof value === 'number')
+			d = new Date(value < 1e12 ? value * 1000 : value);
+		else
+			d = new Date(value);
+		if (Number.isNaN(d.getTime()))
+			return String(value);
+		return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+	}
+
+	/* ---- the story maker ---- */
+
+	function fillSelect(select, items, { label = nameOf, empty } = {}) {
+		select.replaceChildren();
+		if (empty)
+			select.append(el('option', { value: '', text: empty }));
+		for (const item of items)
+			select.append(el('option', { value: idOf(item), text: label(item) }));
+	}
+
+	function universeName(id) {
+		const u = (state.catalog.universes || []).find((x) => idOf(x) === id);
+		return u ? capitalise(nameOf(u)) : id || 'Other friends';
+	}
+
+	/* Characters grouped by universe; the chosen universe's group comes first. */
+	function fillCharacters(select, { empty } = {}) {
+		const keep = select.value;
+		const chosen = $('universe').value;
+		const groups = new Map();
+		for (const u of state.catalog.universes || [])
+			groups.set(idOf(u), []);
+		for (const c of state.catalog.characters || []) {
+			const u = typeof c === 'object' ? c.universe || '' : '';
+			if (!groups.has(u))
+				groups.set(u, []);
+			groups.get(u).push(c);
+		}
+		const order = [...groups.keys()].sort((a, b) => (a === chosen ? -1 : b === chosen ? 1 : 0));
+		select.replaceChildren();
+		if (empty)
+			select.append(el('option', { value: '', text: empty }));
+		for (const u of order) {
+			const chars = groups.get(u);
+			if (!chars.length)
+				continue;
+			const group = el('optgroup', { label: universeName(u) });
+			for (const c of chars) {
+				const species = typeof c === 'object' && c.species ? ` the ${c.species}` : '';
+				group.append(el('option', { value: idOf(c), text: nameOf(c) + species }));
+			}
+			select.append(group);
+		}
+		if ([...select.options].some((o) => o.value === keep))
+			select.value = keep;
+	}
+
+	function charactersOf(universe) {
+		return (state.catalog.characters || []).filter(
+			(c) => typeof c === 'object' && c.universe === universe
+		);
+	}
+
+	function findCharacter(id) {
+		return (state.catalog.characters || []).find((c) => idOf(c) === id);
+	}
+
+	function onUniverseChange() {
+		const u = (state.catalog.universes || []).find((x) => idOf(x) === $('universe').value);
+		$('universe-hint').textContent = describe(u);
+		fillCharacters($('hero'));
+		fillCharacters($('sidekick'), { empty: 'Surprise me' });
+		/* Until the reader picks a hero, offer one who lives in the chosen world. */
+		const local = charactersOf($('universe').value);
+		if (!state.heroTouched && local.length)
+			$('hero').value = idOf(local[0]);
+		onHeroChange();
+	}
+
+	function onHeroChange() {
+		$('hero-hint').textContent = describe(findCharacter($('hero').value));
+	}
+
+	/* The short description of the chosen theme, lesson, age or length. */
+	function onOptionChange(name) {
+		const items = state.catalog[CATALOG_LISTS[name]] || [];
+		const item = items.find((x) => idOf(x) === $(name).value);
+		$(`${name}-hint`).textContent = describe(item);
+	}
+
+	function fillForm(catalog) {
+		state.catalog = catalog;
+		fillSelect($('universe'), catalog.universes || [], { label: (u) => capitalise(nameOf(u)) });
+		fillSelect($('theme'), catalog.themes || [], { empty: 'Surprise me' });
+		fillSelect($('moral'), catalog.morals || [], { empty: 'Surprise me' });
+		fillSelect($('age'), catalog.ages || [], { label: ageLabel, empty: 'No preference' });
+		fillSelect($('length'), catalog.lengths || [], { label: lengthLabel, empty: 'No preference' });
+		onUniverseChange();
+		for (const name of Object.keys(CATALOG_LISTS))
+			onOptionChange(name);
+		$('create').disabled = false;
+		$('surprise').disabled = false;
+	}
+
+	function pickRandom(select, { allowEmpty = false } = {}) {
+		const options = [...select.options].filter((o) => allowEmpty || o.value !== '');
+		if (options.length)
+			select.value = options[Math.floor(Math.random() * options.length)].value;
+	}
+
+	function surprise() {
+		pickRandom($('universe'));
+		state.heroTouched = false;
+		onUniverseChange();
+		for (const name of ['theme', 'moral']) {
+			pickRandom($(name));
+			onOptionChange(name);
+		}
+		clearErrors();
+	}
+
+	async function loadCatalog() {
+		const notice = $('catalog-status');
+		try {
+			fillForm(await api('GET', `${API}/catalog`));
+			notice.hidden = true;
+		} catch (e) {
+			notice.textContent = `We could not load the story choices: ${e.message}`;
+			notice.classList.add('problem');
+			const retry = el('button', { type: 'button', className: 'secondary', text: 'Try again' });
+			retry.addEventListener('click', () => {
+				notice.textContent = 'Trying again…';
+				notice.classList.remove('problem');
+				loadCatalog();
+			});
+			notice.append(' ', retry);
+		}
+	}
+
+	/* ---- errors next to the fields ---- */
+
+	function clearErrors() {
+		for (const id of Object.values(FIELDS)) {
+			const msg = $(`${id}-error`);
+			if (msg) {
+				msg.textContent = '';
+				msg.hidden = true;
+			}
+			$(id).removeAttribute('aria-invalid');
+		}
+		$('form-error').textContent = '';
+		$('form-error').hidden = true;
+	}
+
+	function showError(field, message) {
+		const id = FIELDS[field];
+		if (id && $(`${id}-error`)) {
+			const msg = $(`${id}-error`);
+			msg.textContent = message;
+			msg.hidden = false;
+			$(id).setAttribute('aria-invalid', 'true');
+			const more = $(id).closest('details');
+			if (more)
+				more.open = true;
+			$(id).focus();
+			return;
+		}
+		$('form-error').textContent = message;
+		$('form-error').hidden = false;
+	}
+
+	function readForm() {
+		const body = { universe: $('universe').value, hero: $('hero').value };
+		for (const name of ['sidekick', 'theme', 'moral', 'age', 'length']) {
+			if ($(name).value)
+				body[name] = $(name).value;
+		}
+		const child = $('child-name').value.trim();
+		if (child)
+			body.child_name = child;
+		const seed = $('seed').value.trim();
+		if (seed) {
+			if (!/^\d+$/.test(seed) || Number(seed) > SEED_MAX)
+				return {
+					error: {
+						field: 'seed',
+						message: 'The story number must be a whole number, like 42.',
+					},
+				};
+			body.seed = Number(seed);
+		}
+		return { body };
+	}
+
+	async function onSubmit(event) {
+		event.preventDefault();
+		clearErrors();
+		const { body, error } = readForm();
+		if (error) {
+			showError(error.field, error.message);
+			return;
+		}
+		const button = $('create');
+		button.disabled = true;
+		setStatus('sending');
+		try {
+			const res = await api('POST', `${API}/stories`, body);
+			setStatus(res.status || 'queued');
+			hideStory();
+			follow(res.id);
+			refreshList();
+		} catch (e) {
+			hideStatus();
+			showError(e.field, e.message);
+		} finally {
+			button.disabled = false;
+		}
+	}
+
+	/* ---- following a story as it is written ---- */
+
+	function setStatus(status, detail) {
+		const box = $('status');
+		box.hidden = false;
+		box.dataset.status = status;
+		const text = STATUS_TEXT[status] || status;
+		$('status-text').textContent = detail ? `${text} ${detail}` : text;
+	}
+
+	function hideStatus() {
+		$('status').hidden = true;
+		$('status').dataset.status = '';
+	}
+
+	function stopPolling() {
+		state.pollToken++;
+		clearTimeout(state.pollTimer);
+		state.pollTimer = null;
+	}
+
+	/* Asks for the story until it is ready or failed, a little less often each time. */
+	function follow(id) {
+		stopPolling();
+		const token = state.pollToken;
+		const started = Date.now();
+		let delay = POLL_FIRST_MS;
+		const tick = async () => {
+			let s;
+			try {
+				s = await api('GET', `${API}/stories/${encodeURIComponent(id)}`);
+			} catch (e) {
+				if (token !== state.pollToken)
+					return;
+				if (e.status === 404) {
+					setStatus('failed', 'It seems to have been deleted.');
+					return;
+				}
+				s = null;
+			}
+			if (token !== state.pollToken)
+				return;
+			if (s && s.status === 'ready') {
+				setStatus('ready');
+				showStory(s);
+				refreshList();
+				return;
+			}
+			if (s && s.status === 'failed') {
+				const why = typeof s.error === 'string' ? s.error : (s.error && s.error.message) || '';
+				setStatus('failed', why);
+				refreshList();
+				return;
+			}
+			if (s)
+				setStatus(s.status);
+			if (Date.now() - started > POLL_GIVE_UP_MS) {
+				setStatus(s ? s.status : 'queued',
+					'This is taking a long time; look for it in your stories later.');
+				return;
+			}
+			delay = Math.min(Math.round(delay * 1.5), POLL_MAX_MS);
+			state.pollTimer = setTimeout(tick, delay);
+		};
+		state.pollTimer = setTimeout(tick, 0);
+	}
+
+	/* ---- the reader ---- */
+
+	function hideStory() {
+		$('story').hidden = true;
+		$('story').removeAttribute('data-id');
+	}
+
+	function paragraphs(text) {
+		return String(text || '')
+			.split(/\n+/)
+			.map((line) => line.trim())
+			.filter(Boolean)
+			.map((line) => el('p', { text: line }));
+	}
+
+	function showStory(s) {
+		const doc = s.story || {};
+		const book = $('story');
+		book.dataset.id = s.id;
+		$('story-title').textContent = doc.title || 'Your story';
+		const child = (doc.parameters && doc.parameters.child_name) ||
+			(s.parameters && s.parameters.child_name);
+		$('story-for').textContent = child ? `A story for ${child}` : '';
+		$('story-for').hidden = !child;
+
+		const cast = Array.isArray(doc.cast) ? doc.cast.filter((c) => c && c.name) : [];
+		$('story-cast-list').replaceChildren(
+			...cast.map((c) => {
+				/* "(child)", not "(child, child)" */
+				const role = c.role && c.role !== c.species ? c.role : '';
+				const about = [c.species, role].filter(Boolean).join(', ');
+				return el(
+					'li',
+					{},
+					el('span', { className: 'cast-name', text: c.name }),
+					about ? el('span', { className: 'cast-about', text: ` (${about})` }) : null,
+					c.looks ? el('span', { className: 'cast-looks', text: c.looks }) : null
+				);
+			})
+		);
+		$('story-cast').hidden = cast.length === 0;
+
+		const pages = Array.isArray(doc.pages) ? doc.pages : [];
+		$('story-pages').replaceChildren(
+			...pages.map((p, i) => {
+				const n = Number.isInteger(p.number) ? p.number : i + 1;
+				return el(
+					'section',
+					{ className: 'page', 'aria-label': `Page ${n}`, dataset: { testid: 'page', page: String(n) } },
+					...paragraphs(p.text),
+					el('span', { className: 'page-number', 'aria-hidden': 'true', text: String(n) })
+				);
+			})
+		);
+		const words = doc.word_count;
+		$('story-words').textContent = typeof words === 'number' ? `${words} words` : '';
+		$('story-words').hidden = typeof words !== 'number';
+
+		book.hidden = false;
+		history.replaceState(null, '', `#story=${encodeURIComponent(s.id)}`);
+		$('story-title').focus({ preventScroll: true });
+		book.scrollIntoView({ behavior: 'smooth', block: 'start' });
+	}
+
+	function openStory(id) {
+		clearErrors();
+		hideStory();
+		setStatus('opening');
+		follow(id);
+	}
+
+	/* ---- earlier stories ---- */
+
+	function storyItem(s) {
+		const title = s.title ||
+			(s.status === 'failed' ? 'A story that could not be written' : 'A story being written…');
+		const button = (label, action, className) =>
+			el('button', {
+				type: 'button',
+				className,
+				text: label,
+				dataset: { action },
+				'aria-label': `${label} ${title}`,
+			});
+		const openBtn = button('Read', 'open', 'small');
+		const delBtn = button('Delete', 'delete', 'small danger');
+		openBtn.addEventListener('click', () => openStory(s.id));
+		delBtn.addEventListener('click', () => askDelete(delBtn, s.id, title));
+		return el(
+			'li',
+			{ className: 'story-item', dataset: { testid: 'story-item', id: s.id, status: s.status } },
+			el(
+				'div',
+				{ className: 'story-item-text' },
+				el('span', { className: 'story-item-title', text: title }),
+				el(
+					'span',
+					{ className: 'story-item-meta' },
+					el('span', {
+						className: `badge badge-${s.status}`,
+						text: BADGE_TEXT[s.status] || s.status,
+					}),
+					' ',
+					formatWhen(s.created_at)
+				)
+			),
+			el('div', { className: 'story-item-actions' }, openBtn, delBtn)
+		);
+	}
+
+	/* Deleting takes two presses, so a stray tap never loses a story. */
+	function askDelete(button, id, title) {
+		if (button.dataset.confirm !== 'yes') {
+			button.dataset.confirm = 'yes';
+			button.textContent = 'Sure?';
+			button.setAttribute('aria-label', `Press again to delete ${title} for good`);
+			setTimeout(() => {
+				if (button.isConnected && button.dataset.confirm === 'yes') {
+					button.dataset.confirm = '';
+					button.textContent = 'Delete';
+					button.setAttribute('aria-label', `Delete ${title}`);
+				}
+			}, 4000);
+			return;
+		}
+		deleteStory(id);
+	}
+
+	async function deleteStory(id) {
+		try {
+			await api('DELETE', `${API}/stories/${encodeURIComponent(id)}`);
+		} catch (e) {
+			if (e.status !== 404) {
+				$('library-status').textContent = `We could not delete that story: ${e.message}`;
+				return;
+			}
+		}
+		if ($('story').dataset.id === id) {
+			stopPolling();
+			hideStory();
+			hideStatus();
+			history.replaceState(null, '', location.pathname);
+		}
+		refreshList();
+	}
+
+	async function loadList(append) {
+		const list = $('story-list');
+		const notice = $('library-status');
+		let url = `${API}/stories?limit=${LIST_PAGE_SIZE}`;
+		if (append && state.nextCursor)
+			url += `&cursor=${encodeURIComponent(state.nextCursor)}`;
+		try {
+			const res = await api('GET', url);
+			const stories = res.stories || [];
+			if (append)
+				list.append(...stories.map(storyItem));
+			else
+				list.replaceChildren(...stories.map(storyItem));
+			state.nextCursor = res.next_cursor || null;
+			$('more-stories').hidden = !state.nextCursor;
+			notice.textContent = list.children.length
+				? ''
+				: 'No stories yet. Your first one is just a click away!';
+		} catch (e) {
+			notice.textContent = `We could not load your stories: ${e.message}`;
+		}
+	}
+
+	function refreshList() {
+		return loadList(false);
+	}
+
+	/* ---- start ---- */
+
+	function start() {
+		$('creator').addEventListener('submit', onSubmit);
+		$('universe').addEventListener('change', onUniverseChange);
+		$('hero').addEventListener('change', () => {
+			state.heroTouched = true;
+			onHeroChange();
+		});
+		for (const name of Object.keys(CATALOG_LISTS))
+			$(name).addEventListener('change', () => onOptionChange(name));
+		$('surprise').addEventListener('click', surprise);
+		$('more-stories').addEventListener('click', () => loadList(true));
+		$('print').addEventListener('click', () => window.print());
+		$('new-story').addEventListener('click', () => {
+			stopPolling();
+			hideStory();
+			hideStatus();
+			history.replaceState(null, '', location.pathname);
+			$('creator-title').focus();
+			$('creator-title').scrollIntoView({ behavior: 'smooth', block: 'start' });
+		});
+		for (const id of Object.values(FIELDS)) {
+			/* Typing or choosing again clears that field's complaint. */
+			$(id).addEventListener('input', () => {
+				const msg = $(`${id}-error`);
+				if (msg && !msg.hidden) {
+					msg.hidden = true;
+					$(id).removeAttribute('aria-invalid');
+				}
+			});
+		}
+		loadCatalog();
+		refreshList();
+		const m = /^#story=(.+)$/.exec(location.hash);
+		if (m)
+			openStory(decodeURIComponent(m[1]));
+	}
+
+	if (document.readyState === 'loading')
+		document.addEventListener('DOMContentLoaded', start);
+	else
+		start();
+})();
