@@ -8,16 +8,11 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { BIN, Server, sleep } from '../lib/server.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BIN = path.resolve(process.env.STORYVERSE_BIN || path.join(ROOT, 'build', 'storyverse'));
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const SHOTS = process.env.STORYVERSE_SCREENSHOTS || '';
 
@@ -27,63 +22,9 @@ const STORY_TIMEOUT_MS = 60000;
 const TEST_TIMEOUT_MS = 120000;
 
 let server = null;
-let serverLog = '';
-let dataDir = null;
 let browser = null;
 let baseUrl = '';
 const pageErrors = [];
-
-function freePort() {
-	return new Promise((resolve, reject) => {
-		const srv = net.createServer();
-		srv.unref();
-		srv.on('error', reject);
-		srv.listen(0, '127.0.0.1', () => {
-			const { port } = srv.address();
-			srv.close(() => resolve(port));
-		});
-	});
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitForHealthy(url, child) {
-	const deadline = Date.now() + START_TIMEOUT_MS;
-	while (Date.now() < deadline) {
-		if (child.exitCode !== null || child.signalCode !== null)
-			throw new Error(`the server stopped during start-up (${child.exitCode ?? child.signalCode}):\n${serverLog}`);
-		try {
-			const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
-			if (res.ok)
-				return;
-		} catch {
-			/* not listening yet */
-		}
-		await sleep(100);
-	}
-	throw new Error(`the server did not answer /healthz within ${START_TIMEOUT_MS} ms:\n${serverLog}`);
-}
-
-/* Stops the server: a polite SIGTERM, then SIGKILL if it lingers. */
-async function stopServer() {
-	const child = server;
-	server = null;
-	if (!child || child.exitCode !== null || child.signalCode !== null)
-		return;
-	const exited = new Promise((resolve) => child.once('exit', resolve));
-	child.kill('SIGTERM');
-	const done = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]);
-	if (!done) {
-		child.kill('SIGKILL');
-		await Promise.race([exited, sleep(2000)]);
-	}
-}
-
-/* A last resort if the test process itself is torn down early. */
-process.on('exit', () => {
-	if (server && server.exitCode === null)
-		server.kill('SIGKILL');
-});
 
 async function shot(page, name) {
 	if (!SHOTS)
@@ -131,18 +72,8 @@ async function waitForStory(page) {
 describe('web page', { timeout: 5 * TEST_TIMEOUT_MS }, () => {
 	before(async () => {
 		assert.ok(fs.existsSync(BIN), `no server binary at ${BIN} (build it, or set STORYVERSE_BIN)`);
-		dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'storyverse-browser-'));
-		const port = await freePort();
-		baseUrl = `http://127.0.0.1:${port}`;
-		server = spawn(BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--data', dataDir], {
-			stdio: ['ignore', 'pipe', 'pipe'],
-		});
-		const keep = (chunk) => {
-			serverLog = (serverLog + chunk.toString()).slice(-20000);
-		};
-		server.stdout.on('data', keep);
-		server.stderr.on('data', keep);
-		await waitForHealthy(baseUrl, server);
+		server = await new Server().start();
+		baseUrl = server.url;
 		browser = await chromium.launch({
 			executablePath: CHROMIUM,
 			headless: true,
@@ -164,9 +95,10 @@ describe('web page', { timeout: 5 * TEST_TIMEOUT_MS }, () => {
 			if (browser)
 				await Promise.race([browser.close(), sleep(5000)]);
 		} finally {
-			await stopServer();
-			if (dataDir)
-				fs.rmSync(dataDir, { recursive: true, force: true });
+			if (server) {
+				await server.stop();
+				server.cleanup();
+			}
 		}
 	});
 
@@ -202,7 +134,7 @@ describe('web page', { timeout: 5 * TEST_TIMEOUT_MS }, () => {
 			await page.click('#create');
 			await page.locator('#status').waitFor({ state: 'visible' });
 			const result = await waitForStory(page);
-			assert.equal(result.status, 'ready', `the story did not become ready: ${result.text}\n${serverLog}`);
+			assert.equal(result.status, 'ready', `the story did not become ready: ${result.text}\n${server.stderr}`);
 
 			await page.locator('#story').waitFor({ state: 'visible' });
 			storyTitle = (await page.textContent('#story-title')).trim();

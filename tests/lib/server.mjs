@@ -5,8 +5,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-export const BIN = process.env.STORYVERSE_BIN || path.resolve('build/storyverse');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const BIN = path.resolve(process.env.STORYVERSE_BIN || path.join(ROOT, 'build', 'storyverse'));
+
+// A last resort when the test process is torn down with servers still running.
+const running = new Set();
+process.on('exit', () => {
+  for (const proc of running) proc.kill('SIGKILL');
+});
 
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -28,8 +36,8 @@ export async function waitFor(fn, { timeoutMs = 15000, intervalMs = 50, what = '
     try {
       const v = await fn();
       if (v) return v;
-    } catch {
-      /* not yet */
+    } catch (e) {
+      if (e.fatal) throw e;
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(intervalMs);
@@ -58,8 +66,22 @@ export class Server {
     this.proc.stderr.on('data', (d) => {
       this.stderr += d.toString();
     });
-    this.exited = new Promise((resolve) => this.proc.once('exit', (code, signal) => resolve({ code, signal })));
-    await waitFor(async () => (await fetch(`${this.url}/healthz`)).ok, { what: 'the server to start' });
+    running.add(this.proc);
+    this.exited = new Promise((resolve) =>
+      this.proc.once('exit', (code, signal) => {
+        running.delete(this.proc);
+        resolve({ code, signal });
+      }),
+    );
+    await waitFor(
+      async () => {
+        if (this.proc.exitCode !== null || this.proc.signalCode !== null) {
+          throw Object.assign(new Error(`the server stopped during start-up:\n${this.stderr}`), { fatal: true });
+        }
+        return (await fetch(`${this.url}/healthz`, { signal: AbortSignal.timeout(1000) })).ok;
+      },
+      { what: 'the server to start' },
+    );
     return this;
   }
 
