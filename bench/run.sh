@@ -11,7 +11,8 @@ BIN=${STORYVERSE_BIN:-build/storyverse}
 RUNS=${BENCH_RUNS:-50}
 DURATION=${BENCH_DURATION:-10s}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
-THREADS=${BENCH_THREADS:-2}
+# wrk shares the machine with the server: one load thread leaves the server its cores.
+THREADS=${BENCH_THREADS:-1}
 GOAL_P99_MS=5
 
 tmp=$(mktemp -d)
@@ -52,21 +53,7 @@ for ((i = 0; i < 100; i++)); do
 	sleep 0.05
 done
 
-post_ready_ms() {
-	local start end id status
-	start=$(now_ns)
-	id=$(curl -fs -H 'Content-Type: application/json' \
-		-d "{\"universe\":\"$universe\",\"hero\":\"$hero\",\"seed\":$1}" "$base/api/v1/stories" |
-		node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).id))')
-	for ((j = 0; j < 2000; j++)); do
-		status=$(curl -fs "$base/api/v1/stories/$id" |
-			node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).status))')
-		[[ "$status" == ready ]] && break
-	done
-	end=$(now_ns)
-	echo "$id $(echo "scale=2; ($end - $start) / 1000000" | bc)"
-}
-read -r story_id post_ms < <(post_ready_ms 1)
+read -r post_ms story_id < <(node bench/post_ready.mjs "$base" "$universe" "$hero" 20)
 
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$base/api/v1/stories/$story_id" >"$tmp/wrk.txt"
 rps=$(awk '/Requests\/sec/ {print $2}' "$tmp/wrk.txt")
@@ -90,7 +77,7 @@ printf '\n%-52s %14s\n' "benchmark ($(nproc) cores)" "result"
 printf '%-52s %14s\n' "----------------------------------------------------" "--------------"
 printf '%-52s %11s ms\n' "generate one bedtime story (CLI, mean of $RUNS)" "$gen_bedtime"
 printf '%-52s %11s ms\n' "generate one epic story (CLI, mean of $RUNS)" "$gen_epic"
-printf '%-52s %11s ms\n' "POST /api/v1/stories until ready (server)" "$post_ms"
+printf '%-52s %11s ms\n' "POST /api/v1/stories until ready (mean of 20)" "$post_ms"
 printf '%-52s %14s\n' "GET /api/v1/stories/{id} throughput, $CONNECTIONS conns" "$rps req/s"
 printf '%-52s %11s ms\n' "GET /api/v1/stories/{id} p50 latency" "$p50_ms"
 printf '%-52s %11s ms\n' "GET /api/v1/stories/{id} p99 latency (goal < ${GOAL_P99_MS} ms)" "$p99_ms"

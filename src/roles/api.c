@@ -86,9 +86,9 @@ static int valid_id(const char *id)
 static int story_resource(struct sv_buf *b, const struct sv_store_story *s)
 {
 	int rc = sv_buf_printf(b, "{\"id\":\"%s\",\"status\":\"%s\",\"created_at\":%lld,"
-				  "\"updated_at\":%lld,\"parameters\":%s",
-			       s->id, s->status, (long long)s->created_at,
-			       (long long)s->updated_at, s->params ? s->params : "null");
+				  "\"updated_at\":%lld,\"parameters\":",
+			       s->id, s->status, (long long)s->created_at, (long long)s->updated_at);
+	rc |= sv_buf_puts(b, s->params ? s->params : "null");
 	const char *names[] = {"title", "error"};
 	const char *values[] = {s->title, s->error};
 	for (int i = 0; i < 2; i++) {
@@ -100,8 +100,8 @@ static int story_resource(struct sv_buf *b, const struct sv_store_story *s)
 		rc |= enc ? sv_buf_printf(b, ",\"%s\":%s", names[i], enc) : -1;
 		free(enc);
 	}
-	if (s->story)
-		rc |= sv_buf_printf(b, ",\"story\":%s", s->story);
+	if (s->story) /* appended, not formatted: it is the bulk of the answer */
+		rc |= sv_buf_puts(b, ",\"story\":") | sv_buf_puts(b, s->story);
 	rc |= sv_buf_puts(b, "}\n");
 	return rc;
 }

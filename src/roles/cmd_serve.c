@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char usage[] =
 	"usage: storyverse serve [--listen ADDR:PORT] [--data DIR] [options]\n"
@@ -20,7 +21,7 @@ static const char usage[] =
 	"Serves the web page and the API, and writes the stories, all in one process.\n"
 	"  --listen ADDR:PORT   where to listen (default: 127.0.0.1:8080)\n"
 	"  --data DIR           where stories are kept (default: ./data)\n"
-	"  --threads N          HTTP threads (default: 4)\n"
+	"  --threads N          HTTP threads (default: one per CPU core)\n"
 	"  --workers N          story-writing threads; 0 only takes requests (default: 2)\n"
 	"  --log-level LEVEL    debug, info, warn or error (default: info)\n";
 
@@ -133,7 +134,9 @@ static void app_close(struct sv_app *app)
 
 int sv_roles_cmd_serve(int argc, char **argv)
 {
-	struct serve_opts o = {"127.0.0.1:8080", "./data", 4, 2};
+	/* One HTTP thread per core: more only adds context switches to the tail latency. */
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	struct serve_opts o = {"127.0.0.1:8080", "./data", cores > 1 ? cores : 2, 2};
 	int prc = parse(argc, argv, &o);
 	if (prc)
 		return prc == 1 ? 0 : prc;
