@@ -13,17 +13,17 @@ static const struct command {
 	int (*run)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
-	{"serve", sv_roles_cmd_serve, "run the web page, the API and the story workers"},
-	{"generate", sv_roles_cmd_generate, "write one story into a folder"},
-	{"catalog", sv_roles_cmd_catalog, "print the universes, characters, themes and morals"},
+    {"serve", sv_roles_cmd_serve, "run the web page, the API and the story workers"},
+    {"generate", sv_roles_cmd_generate, "write one story into a folder"},
+    {"catalog", sv_roles_cmd_catalog, "print the universes, characters, themes and morals"},
 };
 
 static void help(FILE *to)
 {
 	fprintf(to, "usage: storyverse <command> [options]\n"
-		    "       storyverse <command> --help\n"
-		    "       storyverse --version\n\n"
-		    "StoryVerse makes personalised storybooks for children.\n\ncommands:\n");
+	            "       storyverse <command> --help\n"
+	            "       storyverse --version\n\n"
+	            "StoryVerse makes personalised storybooks for children.\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(to, "  %-10s %s\n", commands[i].name, commands[i].summary);
 }

@@ -40,15 +40,15 @@ char *sv_buf_steal(struct sv_buf *b);
 
 /* ---- errors: a machine code, the offending field (may be empty), a sentence ---- */
 struct sv_err {
-	char code[32];	  /* e.g. "invalid_json", "unknown_id", "invalid_value", "io" */
-	char field[48];	  /* the input field at fault, "" when none */
+	char code[32];  /* e.g. "invalid_json", "unknown_id", "invalid_value", "io" */
+	char field[48]; /* the input field at fault, "" when none */
 	char message[400];
 };
 
 void sv_err_clear(struct sv_err *e);
 /* Fills e (which may be NULL) and returns -1 so callers can `return sv_err_set(...)`. */
 int sv_err_set(struct sv_err *e, const char *code, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* ---- logging: one JSON object per line on stderr ---- */
 enum sv_log_level { SV_LOG_DEBUG, SV_LOG_INFO, SV_LOG_WARN, SV_LOG_ERROR };

@@ -46,11 +46,13 @@ void sv_log(enum sv_log_level level, const char *msg, json_t *fields)
 	snprintf(when + n, sizeof(when) - n, ".%03ldZ", ts.tv_nsec / 1000000);
 
 	json_t *rec = json_pack("{s:s,s:s,s:s}", "ts", when, "level", level_names[level], "msg",
-				msg ? msg : "");
+	                        msg ? msg : "");
 	if (rec && json_is_object(fields))
 		json_object_update_missing(rec, fields);
 	json_decref(fields);
-	char *line = rec ? json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6)) : NULL;
+	char *line =
+	    rec ? json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6))
+	        : NULL;
 	json_decref(rec);
 	if (!line)
 		return;

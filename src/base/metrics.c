@@ -10,7 +10,7 @@
 #include <string.h>
 
 static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-				 0.05,	 0.1,	0.25,	0.5,   1,    2.5};
+                                 0.05,   0.1,   0.25,   0.5,   1,    2.5};
 #define NBUCKETS (sizeof(buckets) / sizeof(buckets[0]))
 
 struct series {
@@ -157,13 +157,13 @@ static int render_histogram(struct sv_buf *out, const char *name, const struct s
 	int rc = 0;
 	for (size_t i = 0; i < NBUCKETS; i++)
 		rc |= sv_buf_printf(out, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, s->labels, sep,
-				    buckets[i], (unsigned long long)s->bucket[i]);
+		                    buckets[i], (unsigned long long)s->bucket[i]);
 	rc |= sv_buf_printf(out, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, s->labels, sep,
-			    (unsigned long long)s->count);
+	                    (unsigned long long)s->count);
 	const char *open = s->labels[0] ? "{" : "", *close = s->labels[0] ? "}" : "";
 	rc |= sv_buf_printf(out, "%s_sum%s%s%s %.9g\n", name, open, s->labels, close, s->value);
 	rc |= sv_buf_printf(out, "%s_count%s%s%s %llu\n", name, open, s->labels, close,
-			    (unsigned long long)s->count);
+	                    (unsigned long long)s->count);
 	return rc;
 }
 
@@ -173,13 +173,13 @@ int sv_metrics_render(struct sv_metrics *m, struct sv_buf *out)
 	pthread_mutex_lock(&m->lock);
 	for (struct family *f = m->families; f; f = f->next) {
 		rc |= sv_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name,
-				    f->type);
+		                    f->type);
 		for (struct series *s = f->series; s; s = s->next) {
 			if (strcmp(f->type, "histogram") == 0)
 				rc |= render_histogram(out, f->name, s);
 			else if (s->labels[0])
 				rc |= sv_buf_printf(out, "%s{%s} %.17g\n", f->name, s->labels,
-						    s->value);
+				                    s->value);
 			else
 				rc |= sv_buf_printf(out, "%s %.17g\n", f->name, s->value);
 		}

@@ -14,8 +14,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#define SV_HTTP_BODY_MAX (64 * 1024)
-#define SV_HTTP_MAX_PARAMS 4
+#define SV_HTTP_BODY_MAX    ((size_t)64 * 1024)
+#define SV_HTTP_MAX_PARAMS  4
 #define SV_HTTP_MAX_HEADERS 8
 
 struct sv_http_server;
@@ -35,16 +35,16 @@ struct sv_http_request {
 
 struct sv_http_response {
 	int status;
-	const char *content_type;	   /* static string */
-	struct sv_buf body;		   /* owned by the server once the handler returns */
-	const unsigned char *static_body;  /* or: a body that outlives the server */
+	const char *content_type;         /* static string */
+	struct sv_buf body;               /* owned by the server once the handler returns */
+	const unsigned char *static_body; /* or: a body that outlives the server */
 	size_t static_len;
 	char *headers[SV_HTTP_MAX_HEADERS][2]; /* owned copies */
 	int nheaders;
 };
 
 typedef void (*sv_http_handler)(void *ctx, const struct sv_http_request *req,
-				struct sv_http_response *res);
+                                struct sv_http_response *res);
 
 struct sv_http_route {
 	const char *method;  /* "GET", "POST", "DELETE" */
@@ -62,8 +62,8 @@ struct sv_http_config {
 /* Starts serving; routes (terminated by an entry with a NULL method) and ctx must
  * outlive the server. metrics may be NULL. Returns NULL with err filled. */
 struct sv_http_server *sv_http_server_start(const struct sv_http_config *cfg,
-					    const struct sv_http_route *routes, void *ctx,
-					    struct sv_metrics *metrics, struct sv_err *err);
+                                            const struct sv_http_route *routes, void *ctx,
+                                            struct sv_metrics *metrics, struct sv_err *err);
 /* Stops accepting, finishes the requests in flight, frees the server. */
 void sv_http_server_stop(struct sv_http_server *s);
 /* The port actually bound (useful with port 0). */
@@ -71,7 +71,7 @@ unsigned sv_http_server_port(const struct sv_http_server *s);
 
 /* Parses "ADDR:PORT"; returns -1 with err naming field "listen" when malformed. */
 int sv_http_parse_listen(const char *listen, void *sockaddr_storage, unsigned *len,
-			 struct sv_err *err);
+                         struct sv_err *err);
 
 /* Request accessors. */
 const char *sv_http_query(const struct sv_http_request *req, const char *name);
@@ -83,11 +83,11 @@ void sv_http_set_header(struct sv_http_response *res, const char *name, const ch
 void sv_http_json(struct sv_http_response *res, int status, json_t *body);
 /* Sets {"error":{"code","message","field"?}}; field may be NULL or "". */
 void sv_http_error(struct sv_http_response *res, int status, const char *code, const char *field,
-		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* Matches a path against a pattern, filling params (pointers into buf, a
  * scratch copy of path of at least strlen(path)+1 bytes). Returns 1 on match. */
 int sv_http_route_match(const char *pattern, const char *path, char *buf,
-			const char *params[SV_HTTP_MAX_PARAMS], int *nparams);
+                        const char *params[SV_HTTP_MAX_PARAMS], int *nparams);
 
 #endif

@@ -9,7 +9,7 @@
 #include <string.h>
 
 int sv_http_route_match(const char *pattern, const char *path, char *buf,
-			const char *params[SV_HTTP_MAX_PARAMS], int *nparams)
+                        const char *params[SV_HTTP_MAX_PARAMS], int *nparams)
 {
 	*nparams = 0;
 	strcpy(buf, path);
@@ -69,13 +69,13 @@ void sv_http_json(struct sv_http_response *res, int status, json_t *body)
 		res->status = 500;
 		res->body.len = 0;
 		sv_buf_puts(&res->body, "{\"error\":{\"code\":\"internal\",\"message\":\"out of "
-					"memory\"}}\n");
+		                        "memory\"}}\n");
 	}
 	free(text);
 }
 
 void sv_http_error(struct sv_http_response *res, int status, const char *code, const char *field,
-		   const char *fmt, ...)
+                   const char *fmt, ...)
 {
 	char message[512];
 	va_list ap;

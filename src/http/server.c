@@ -40,7 +40,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
-		      enum MHD_RequestTerminationCode toe)
+                      enum MHD_RequestTerminationCode toe)
 {
 	struct pending *p = *con_cls;
 	if (p) {
@@ -53,13 +53,13 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 const char *sv_http_query(const struct sv_http_request *req, const char *name)
 {
 	return MHD_lookup_connection_value((struct MHD_Connection *)req->conn,
-					   MHD_GET_ARGUMENT_KIND, name);
+	                                   MHD_GET_ARGUMENT_KIND, name);
 }
 
 const char *sv_http_header(const struct sv_http_request *req, const char *name)
 {
 	return MHD_lookup_connection_value((struct MHD_Connection *)req->conn, MHD_HEADER_KIND,
-					   name);
+	                                   name);
 }
 
 /* A client's request id is kept when it is short and plain; otherwise we make one. */
@@ -67,8 +67,9 @@ static void request_id(struct MHD_Connection *c, char out[65])
 {
 	const char *given = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");
 	size_t n = given ? strlen(given) : 0;
-	if (n > 0 && n <= 64 && strspn(given, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV"
-					      "WXYZ0123456789-_.") == n) {
+	if (n > 0 && n <= 64 &&
+	    strspn(given, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV"
+	                  "WXYZ0123456789-_.") == n) {
 		memcpy(out, given, n + 1);
 		return;
 	}
@@ -88,7 +89,7 @@ static int is_json(const char *content_type)
 /* Finds the route and runs it, or answers 404/405/415 itself. Returns the route's
  * pattern (for metrics) or a fixed label. */
 static const char *dispatch(struct sv_http_server *s, struct sv_http_request *req,
-			    struct sv_http_response *res)
+                            struct sv_http_response *res)
 {
 	const char *method = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
 	char allow[64] = "";
@@ -102,7 +103,7 @@ static const char *dispatch(struct sv_http_server *s, struct sv_http_request *re
 	const struct sv_http_route *hit = NULL;
 	for (const struct sv_http_route *r = s->routes; r->method; r++) {
 		if (!sv_http_route_match(r->pattern, req->path, scratch, req->params,
-					 &req->nparams))
+		                         &req->nparams))
 			continue;
 		if (!hit && strcmp(label, "unmatched") == 0)
 			label = r->pattern;
@@ -111,19 +112,20 @@ static const char *dispatch(struct sv_http_server *s, struct sv_http_request *re
 			label = r->pattern;
 			break;
 		}
-		if (!strstr(allow, r->method) && strlen(allow) + strlen(r->method) + 3 < sizeof(allow))
+		if (!strstr(allow, r->method) &&
+		    strlen(allow) + strlen(r->method) + 3 < sizeof(allow))
 			snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow), "%s%s",
-				 allow[0] ? ", " : "", r->method);
+			         allow[0] ? ", " : "", r->method);
 	}
 	if (hit && hit->json_body && !is_json(sv_http_header(req, "Content-Type"))) {
 		sv_http_error(res, 415, "unsupported_media_type", NULL,
-			      "send the body as application/json");
+		              "send the body as application/json");
 	} else if (hit) {
 		hit->handler(s->ctx, req, res);
 	} else if (allow[0]) {
 		sv_http_set_header(res, "Allow", allow);
-		sv_http_error(res, 405, "method_not_allowed", NULL, "%s is not allowed here (use %s)",
-			      req->method, allow);
+		sv_http_error(res, 405, "method_not_allowed", NULL,
+		              "%s is not allowed here (use %s)", req->method, allow);
 	} else {
 		sv_http_error(res, 404, "not_found", NULL, "no such route: %s", req->path);
 	}
@@ -132,36 +134,35 @@ static const char *dispatch(struct sv_http_server *s, struct sv_http_request *re
 }
 
 static void account(struct sv_http_server *s, const struct sv_http_request *req, int status,
-		    const char *label, double seconds)
+                    const char *label, double seconds)
 {
 	if (s->metrics) {
 		char labels[256];
 		snprintf(labels, sizeof(labels), "route=\"%s\",method=\"%s\",status=\"%d\"", label,
-			 req->method, status);
+		         req->method, status);
 		sv_metrics_add(s->metrics, "storyverse_http_requests_total", labels, 1);
 		snprintf(labels, sizeof(labels), "route=\"%s\"", label);
 		sv_metrics_observe(s->metrics, "storyverse_http_request_duration_seconds", labels,
-				   seconds);
+		                   seconds);
 	}
 	sv_log(status >= 500 ? SV_LOG_ERROR : SV_LOG_INFO, "request",
 	       json_pack("{s:s,s:s,s:s,s:i,s:f}", "request_id", req->request_id, "method",
-			 req->method, "path", req->path, "status", status, "duration_ms",
-			 seconds * 1e3));
+	                 req->method, "path", req->path, "status", status, "duration_ms",
+	                 seconds * 1e3));
 }
 
 static enum MHD_Result send_response(struct MHD_Connection *c, struct sv_http_response *res,
-				     const char *rid)
+                                     const char *rid)
 {
 	struct MHD_Response *r;
 	if (res->static_body)
 		r = MHD_create_response_from_buffer(res->static_len, (void *)res->static_body,
-						    MHD_RESPMEM_PERSISTENT);
+		                                    MHD_RESPMEM_PERSISTENT);
 	else if (res->body.len) {
 		size_t len = res->body.len; /* read before sv_buf_steal empties the buffer */
 		r = MHD_create_response_from_buffer(len, sv_buf_steal(&res->body),
-						    MHD_RESPMEM_MUST_FREE);
-	}
-	else
+		                                    MHD_RESPMEM_MUST_FREE);
+	} else
 		r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	if (!r)
 		return MHD_NO;
@@ -186,8 +187,8 @@ static void response_free(struct sv_http_response *res)
 }
 
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char *url,
-				 const char *method, const char *version, const char *upload,
-				 size_t *upload_size, void **con_cls)
+                                 const char *method, const char *version, const char *upload,
+                                 size_t *upload_size, void **con_cls)
 {
 	struct sv_http_server *s = cls;
 	struct pending *p = *con_cls;
@@ -214,16 +215,16 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
 	char rid[65];
 	request_id(c, rid);
 	struct sv_http_request req = {.method = method,
-				      .path = url,
-				      .body = p->body.data ? p->body.data : "",
-				      .body_len = p->body.len,
-				      .request_id = rid,
-				      .conn = (struct sv_http_conn *)c};
+	                              .path = url,
+	                              .body = p->body.data ? p->body.data : "",
+	                              .body_len = p->body.len,
+	                              .request_id = rid,
+	                              .conn = (struct sv_http_conn *)c};
 	struct sv_http_response res = {.status = 200};
 	const char *label = "unmatched";
 	if (p->too_large)
-		sv_http_error(&res, 413, "body_too_large", NULL, "the body is over %d bytes",
-			      SV_HTTP_BODY_MAX);
+		sv_http_error(&res, 413, "body_too_large", NULL, "the body is over %zu bytes",
+		              SV_HTTP_BODY_MAX);
 	else
 		label = dispatch(s, &req, &res);
 	int status = res.status;
@@ -242,7 +243,7 @@ int sv_http_parse_listen(const char *listen, void *storage, unsigned *len, struc
 	if (!colon || colon[1] == '\0' || *end != '\0' || port > 65535 ||
 	    (size_t)(colon - listen) >= sizeof(host))
 		return sv_err_set(err, "invalid_value", "listen",
-				  "'%s' is not ADDR:PORT (for example 127.0.0.1:8080)", listen);
+		                  "'%s' is not ADDR:PORT (for example 127.0.0.1:8080)", listen);
 	memcpy(host, listen, (size_t)(colon - listen));
 	host[colon - listen] = '\0';
 	memset(storage, 0, sizeof(struct sockaddr_in6));
@@ -264,17 +265,17 @@ int sv_http_parse_listen(const char *listen, void *storage, unsigned *len, struc
 		return 0;
 	}
 	return sv_err_set(err, "invalid_value", "listen",
-			  "'%s' is not ADDR:PORT with a numeric address (127.0.0.1:8080, "
-			  "[::1]:8080, 0.0.0.0:8080)",
-			  listen);
+	                  "'%s' is not ADDR:PORT with a numeric address (127.0.0.1:8080, "
+	                  "[::1]:8080, 0.0.0.0:8080)",
+	                  listen);
 }
 
 struct sv_http_server *sv_http_server_start(const struct sv_http_config *cfg,
-					    const struct sv_http_route *routes, void *ctx,
-					    struct sv_metrics *metrics, struct sv_err *err)
+                                            const struct sv_http_route *routes, void *ctx,
+                                            struct sv_metrics *metrics, struct sv_err *err)
 {
-	struct sockaddr_in6 addr;
-	unsigned addrlen;
+	struct sockaddr_in6 addr = {0};
+	unsigned addrlen = 0;
 	if (sv_http_parse_listen(cfg->listen, &addr, &addrlen, err) < 0)
 		return NULL;
 	struct sv_http_server *s = calloc(1, sizeof(*s));
@@ -287,25 +288,26 @@ struct sv_http_server *sv_http_server_start(const struct sv_http_config *cfg,
 	s->metrics = metrics;
 	if (metrics) {
 		sv_metrics_declare(metrics, "storyverse_http_requests_total", "counter",
-				   "HTTP requests by route, method and status.");
-		sv_metrics_declare(metrics, "storyverse_http_request_duration_seconds",
-				   "histogram", "HTTP request latency by route.");
+		                   "HTTP requests by route, method and status.");
+		sv_metrics_declare(metrics, "storyverse_http_request_duration_seconds", "histogram",
+		                   "HTTP request latency by route.");
 	}
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 	if (addr.sin6_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	/* The logger comes first so that MHD reports nothing through its own. */
 	s->daemon = MHD_start_daemon(
-		flags, 0, NULL, NULL, access_cb, s, MHD_OPTION_SOCK_ADDR, &addr,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads ? cfg->threads : 4),
-		MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned)(cfg->connection_timeout_s ? cfg->connection_timeout_s : 30),
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_NOTIFY_COMPLETED,
-		completed, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+	    flags, 0, NULL, NULL, access_cb, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_THREAD_POOL_SIZE,
+	    (unsigned)(cfg->threads ? cfg->threads : 2), MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)(cfg->connection_timeout_s ? cfg->connection_timeout_s : 30),
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_NOTIFY_COMPLETED, completed,
+	    NULL, MHD_OPTION_END);
 	if (!s->daemon) {
-		sv_err_set(err, "io", "listen", "cannot listen on %s (in use, or not an address "
-						"of this machine)",
-			   cfg->listen);
+		sv_err_set(err, "io", "listen",
+		           "cannot listen on %s (in use, or not an address "
+		           "of this machine)",
+		           cfg->listen);
 		free(s);
 		return NULL;
 	}
@@ -315,7 +317,7 @@ struct sv_http_server *sv_http_server_start(const struct sv_http_config *cfg,
 unsigned sv_http_server_port(const struct sv_http_server *s)
 {
 	const union MHD_DaemonInfo *info =
-		MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	    MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	return info ? info->port : 0;
 }
 

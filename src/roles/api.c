@@ -11,7 +11,7 @@
 #include <string.h>
 
 #define LIST_LIMIT_DEFAULT 20
-#define LIST_LIMIT_MAX 100
+#define LIST_LIMIT_MAX     100
 
 static void store_failure(struct sv_http_response *res, const struct sv_err *err)
 {
@@ -28,8 +28,7 @@ static void get_catalog(void *ctx, const struct sv_http_request *req, struct sv_
 	sv_http_set_header(res, "Cache-Control", "public, max-age=300");
 }
 
-static void create_story(void *ctx, const struct sv_http_request *req,
-			 struct sv_http_response *res)
+static void create_story(void *ctx, const struct sv_http_request *req, struct sv_http_response *res)
 {
 	struct sv_app *app = ctx;
 	json_error_t jerr;
@@ -37,10 +36,13 @@ static void create_story(void *ctx, const struct sv_http_request *req,
 	if (!body || !json_is_object(body)) {
 		json_decref(body);
 		sv_http_error(res, 400, "invalid_json", NULL, "the body must be a JSON object%s%s",
-			      body ? "" : ": ", body ? "" : jerr.text);
+		              body ? "" : ": ", body ? "" : jerr.text);
 		return;
 	}
+	/* The seed drawn here stays when the request brings none; defaults derive from it. */
 	struct sv_story_params p;
+	sv_story_params_init(&p);
+	p.seed = sv_roles_random_seed();
 	struct sv_err err;
 	sv_err_clear(&err);
 	int seed_given = 0;
@@ -50,8 +52,6 @@ static void create_story(void *ctx, const struct sv_http_request *req,
 		sv_http_error(res, 422, err.code, err.field, "%s", err.message);
 		return;
 	}
-	if (!seed_given)
-		p.seed = sv_roles_random_seed();
 	json_t *params = sv_story_params_to_json(&p);
 	char *params_text = params ? json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(params);
@@ -62,7 +62,7 @@ static void create_story(void *ctx, const struct sv_http_request *req,
 		return;
 	}
 	rc = sv_store_story_create(app->store, id, params_text, SV_JOB_KIND_TEXT,
-				   SV_JOB_MAX_ATTEMPTS, sv_time_unix_ms(), &err);
+	                           SV_JOB_MAX_ATTEMPTS, sv_time_unix_ms(), &err);
 	free(params_text);
 	if (rc < 0) {
 		store_failure(res, &err);
@@ -85,9 +85,11 @@ static int valid_id(const char *id)
  * they are, so reading a story never parses it. */
 static int story_resource(struct sv_buf *b, const struct sv_store_story *s)
 {
-	int rc = sv_buf_printf(b, "{\"id\":\"%s\",\"status\":\"%s\",\"created_at\":%lld,"
-				  "\"updated_at\":%lld,\"parameters\":",
-			       s->id, s->status, (long long)s->created_at, (long long)s->updated_at);
+	int rc =
+	    sv_buf_printf(b,
+	                  "{\"id\":\"%s\",\"status\":\"%s\",\"created_at\":%lld,"
+	                  "\"updated_at\":%lld,\"parameters\":",
+	                  s->id, s->status, (long long)s->created_at, (long long)s->updated_at);
 	rc |= sv_buf_puts(b, s->params ? s->params : "null");
 	const char *names[] = {"title", "error"};
 	const char *values[] = {s->title, s->error};
@@ -143,20 +145,19 @@ static int parse_bounded(const char *s, long long lo, long long hi, long long *o
 	return 0;
 }
 
-static void list_stories(void *ctx, const struct sv_http_request *req,
-			 struct sv_http_response *res)
+static void list_stories(void *ctx, const struct sv_http_request *req, struct sv_http_response *res)
 {
 	struct sv_app *app = ctx;
 	long long limit = LIST_LIMIT_DEFAULT, cursor = 0;
 	const char *ls = sv_http_query(req, "limit"), *cs = sv_http_query(req, "cursor");
 	if (ls && parse_bounded(ls, 1, LIST_LIMIT_MAX, &limit) < 0) {
 		sv_http_error(res, 400, "invalid_query", "limit",
-			      "limit must be a whole number from 1 to %d", LIST_LIMIT_MAX);
+		              "limit must be a whole number from 1 to %d", LIST_LIMIT_MAX);
 		return;
 	}
 	if (cs && parse_bounded(cs, 1, INT64_MAX, &cursor) < 0) {
 		sv_http_error(res, 400, "invalid_query", "cursor",
-			      "cursor must be a value from next_cursor of an earlier page");
+		              "cursor must be a value from next_cursor of an earlier page");
 		return;
 	}
 	struct sv_store_story rows[LIST_LIMIT_MAX];
@@ -169,9 +170,9 @@ static void list_stories(void *ctx, const struct sv_http_request *req,
 	}
 	json_t *list = json_array();
 	for (int i = 0; i < n; i++) {
-		json_t *item = json_pack("{s:s,s:s,s:I,s:I}", "id", rows[i].id, "status",
-					 rows[i].status, "created_at", (json_int_t)rows[i].created_at,
-					 "updated_at", (json_int_t)rows[i].updated_at);
+		json_t *item = json_pack(
+		    "{s:s,s:s,s:I,s:I}", "id", rows[i].id, "status", rows[i].status, "created_at",
+		    (json_int_t)rows[i].created_at, "updated_at", (json_int_t)rows[i].updated_at);
 		if (item && rows[i].title)
 			json_object_set_new(item, "title", json_string(rows[i].title));
 		json_t *params = rows[i].params ? json_loads(rows[i].params, 0, NULL) : NULL;
@@ -194,8 +195,7 @@ static void list_stories(void *ctx, const struct sv_http_request *req,
 	sv_http_json(res, 200, json_pack("{s:o,s:o}", "stories", list, "next_cursor", next));
 }
 
-static void delete_story(void *ctx, const struct sv_http_request *req,
-			 struct sv_http_response *res)
+static void delete_story(void *ctx, const struct sv_http_request *req, struct sv_http_response *res)
 {
 	struct sv_app *app = ctx;
 	const char *id = req->params[0];
@@ -219,8 +219,8 @@ static void readyz(void *ctx, const struct sv_http_request *req, struct sv_http_
 	struct sv_app *app = ctx;
 	struct sv_err err;
 	if (sv_store_ping(app->store, &err) < 0)
-		sv_http_json(res, 503, json_pack("{s:s,s:s}", "status", "unavailable", "error",
-						 err.message));
+		sv_http_json(res, 503,
+		             json_pack("{s:s,s:s}", "status", "unavailable", "error", err.message));
 	else
 		sv_http_json(res, 200, json_pack("{s:s}", "status", "ready"));
 }
@@ -235,12 +235,12 @@ static void metrics(void *ctx, const struct sv_http_request *req, struct sv_http
 			char labels[48];
 			snprintf(labels, sizeof(labels), "status=\"%s\"", sv_store_statuses[i]);
 			sv_metrics_set(app->metrics, "storyverse_stories", labels,
-				       (double)counts[i]);
+			               (double)counts[i]);
 		}
 	}
 	if (sv_store_jobs_queued(app->store, SV_JOB_KIND_TEXT, &queued, &err) == 0)
 		sv_metrics_set(app->metrics, "storyverse_jobs_queued", "kind=\"text\"",
-			       (double)queued);
+		               (double)queued);
 	res->content_type = "text/plain; version=0.0.4; charset=utf-8";
 	if (sv_metrics_render(app->metrics, &res->body) < 0)
 		sv_http_error(res, 503, "unavailable", NULL, "out of memory");
@@ -249,12 +249,12 @@ static void metrics(void *ctx, const struct sv_http_request *req, struct sv_http
 static const struct {
 	const char *ext, *type;
 } content_types[] = {
-	{".html", "text/html; charset=utf-8"},
-	{".js", "text/javascript; charset=utf-8"},
-	{".css", "text/css; charset=utf-8"},
-	{".svg", "image/svg+xml"},
-	{".png", "image/png"},
-	{".ico", "image/x-icon"},
+    {".html", "text/html; charset=utf-8"},
+    {".js", "text/javascript; charset=utf-8"},
+    {".css", "text/css; charset=utf-8"},
+    {".svg", "image/svg+xml"},
+    {".png", "image/png"},
+    {".ico", "image/x-icon"},
 };
 
 static void serve_asset(struct sv_http_response *res, const char *file)
@@ -287,15 +287,15 @@ static void web_file(void *ctx, const struct sv_http_request *req, struct sv_htt
 }
 
 const struct sv_http_route sv_roles_routes[] = {
-	{"GET", "/api/v1/catalog", get_catalog, 0},
-	{"POST", "/api/v1/stories", create_story, 1},
-	{"GET", "/api/v1/stories", list_stories, 0},
-	{"GET", "/api/v1/stories/{id}", get_story, 0},
-	{"DELETE", "/api/v1/stories/{id}", delete_story, 0},
-	{"GET", "/healthz", healthz, 0},
-	{"GET", "/readyz", readyz, 0},
-	{"GET", "/metrics", metrics, 0},
-	{"GET", "/", web_index, 0},
-	{"GET", "/{file}", web_file, 0},
-	{NULL, NULL, NULL, 0},
+    {"GET", "/api/v1/catalog", get_catalog, 0},
+    {"POST", "/api/v1/stories", create_story, 1},
+    {"GET", "/api/v1/stories", list_stories, 0},
+    {"GET", "/api/v1/stories/{id}", get_story, 0},
+    {"DELETE", "/api/v1/stories/{id}", delete_story, 0},
+    {"GET", "/healthz", healthz, 0},
+    {"GET", "/readyz", readyz, 0},
+    {"GET", "/metrics", metrics, 0},
+    {"GET", "/", web_index, 0},
+    {"GET", "/{file}", web_file, 0},
+    {NULL, NULL, NULL, 0},
 };

@@ -7,10 +7,10 @@
 #include <string.h>
 
 static const char usage[] =
-	"usage: storyverse catalog [--lang LANG]\n"
-	"\n"
-	"Prints the catalog (universes, characters, themes, morals, ages, lengths) as JSON.\n"
-	"  --lang LANG   language of the catalog (default: en)\n";
+    "usage: storyverse catalog [--lang LANG]\n"
+    "\n"
+    "Prints the catalog (universes, characters, themes, morals, ages, lengths) as JSON.\n"
+    "  --lang LANG   language of the catalog (default: en)\n";
 
 int sv_roles_cmd_catalog(int argc, char **argv)
 {
@@ -22,7 +22,8 @@ int sv_roles_cmd_catalog(int argc, char **argv)
 		} else if (strcmp(argv[i], "--lang") == 0 && i + 1 < argc) {
 			lang = argv[++i];
 		} else {
-			sv_roles_usage_error("catalog", "unknown option '%s' (see --help)", argv[i]);
+			sv_roles_usage_error("catalog", "unknown option '%s' (see --help)",
+			                     argv[i]);
 			return 2;
 		}
 	}

@@ -15,21 +15,21 @@
 #include <unistd.h>
 
 static const char usage[] =
-	"usage: storyverse generate --universe ID --hero ID [options] --out DIR\n"
-	"\n"
-	"Writes DIR/story.json and DIR/story.html. The same options and seed give the\n"
-	"same story, byte for byte. Run `storyverse catalog` to see the ids.\n"
-	"\n"
-	"  --universe ID    the world the story happens in\n"
-	"  --hero ID        the main character (from any universe)\n"
-	"  --sidekick ID    the hero's friend (default: chosen from the universe)\n"
-	"  --theme ID       what the story is about (default: chosen by the seed)\n"
-	"  --moral ID       what the story shows (default: chosen by the seed)\n"
-	"  --age AGE        3-5, 6-8 or 9-12 (default: 6-8)\n"
-	"  --length LEN     bedtime, chapter or epic (default: bedtime)\n"
-	"  --name NAME      the child's name, who joins the adventure\n"
-	"  --seed N         0 to 9007199254740991 (default: random)\n"
-	"  --out DIR        the folder to write (created when missing)\n";
+    "usage: storyverse generate --universe ID --hero ID [options] --out DIR\n"
+    "\n"
+    "Writes DIR/story.json and DIR/story.html. The same options and seed give the\n"
+    "same story, byte for byte. Run `storyverse catalog` to see the ids.\n"
+    "\n"
+    "  --universe ID    the world the story happens in\n"
+    "  --hero ID        the main character (from any universe)\n"
+    "  --sidekick ID    the hero's friend (default: chosen from the universe)\n"
+    "  --theme ID       what the story is about (default: chosen by the seed)\n"
+    "  --moral ID       what the story shows (default: chosen by the seed)\n"
+    "  --age AGE        3-5, 6-8 or 9-12 (default: 6-8)\n"
+    "  --length LEN     bedtime, chapter or epic (default: bedtime)\n"
+    "  --name NAME      the child's name, who joins the adventure\n"
+    "  --seed N         0 to 9007199254740991 (default: random)\n"
+    "  --out DIR        the folder to write (created when missing)\n";
 
 /* Which params field each flag fills, so errors name the flag the user typed. */
 static const struct {
@@ -37,11 +37,12 @@ static const struct {
 	size_t offset, size;
 } fields[] = {
 #define F(flag, member)                                                                            \
-	{flag, #member, offsetof(struct sv_story_params, member),                                  \
-	 sizeof(((struct sv_story_params *)0)->member)}
-	F("universe", universe), F("hero", hero),   F("sidekick", sidekick),
-	F("theme", theme),	 F("moral", moral), F("age", age),
-	F("length", length),	 F("name", child_name),
+	{                                                                                          \
+		flag, #member, offsetof(struct sv_story_params, member),                           \
+		    sizeof(((struct sv_story_params *)0)->member)                                  \
+	}
+    F("universe", universe), F("hero", hero), F("sidekick", sidekick), F("theme", theme),
+    F("moral", moral),       F("age", age),   F("length", length),     F("name", child_name),
 #undef F
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
@@ -58,8 +59,8 @@ static void progress(void *ctx, int done, int total)
 {
 	const int width = 30;
 	int filled = total ? done * width / total : width;
-	fprintf(stderr, "\r[%.*s%*s] %d/%d pages", filled, "==============================",
-		width - filled, "", done, total);
+	fprintf(stderr, "\r[%.*s%*s] %d/%d pages", filled,
+	        "==============================", width - filled, "", done, total);
 	if (done == total)
 		fputc('\n', stderr);
 }
@@ -117,17 +118,18 @@ static int emit(const struct sv_catalog *c, const struct sv_story_params *p, con
 	struct sv_err err;
 	sv_err_clear(&err);
 	json_t *story =
-		sv_story_generate(c, p, isatty(STDERR_FILENO) ? progress : NULL, NULL, &err);
+	    sv_story_generate(c, p, isatty(STDERR_FILENO) ? progress : NULL, NULL, &err);
 	char *json = story ? sv_story_dump(story) : NULL;
 	char *html = story ? sv_export_html(story, &err) : NULL;
 	int rc = 0;
 	if (!json || !html) {
-		sv_roles_usage_error("generate", "%s", err.message[0] ? err.message : "out of memory");
+		sv_roles_usage_error("generate", "%s",
+		                     err.message[0] ? err.message : "out of memory");
 		rc = 1;
 	} else if (mkdirs(out) < 0 || write_file(out, "story.json", json) < 0 ||
-		   write_file(out, "story.html", html) < 0) {
+	           write_file(out, "story.html", html) < 0) {
 		sv_roles_usage_error("generate", "--out: cannot write to '%s': %s", out,
-				     strerror(errno));
+		                     strerror(errno));
 		rc = 1;
 	}
 	free(json);
@@ -157,16 +159,16 @@ int sv_roles_cmd_generate(int argc, char **argv)
 		if (ch >= 0 && ch < (int)NFIELDS) {
 			if (strlen(optarg) >= fields[ch].size) {
 				sv_roles_usage_error("generate", "--%s: '%.20s...' is too long",
-						     fields[ch].flag, optarg);
+				                     fields[ch].flag, optarg);
 				return 2;
 			}
 			strcpy((char *)&p + fields[ch].offset, optarg);
 		} else if (ch == 's') {
 			if (parse_seed(optarg, &p.seed) < 0) {
 				sv_roles_usage_error("generate",
-						     "--seed: '%s' is not a whole number from 0 "
-						     "to %llu",
-						     optarg, (unsigned long long)SV_STORY_SEED_MAX);
+				                     "--seed: '%s' is not a whole number from 0 "
+				                     "to %llu",
+				                     optarg, (unsigned long long)SV_STORY_SEED_MAX);
 				return 2;
 			}
 			seed_given = 1;
@@ -180,13 +182,13 @@ int sv_roles_cmd_generate(int argc, char **argv)
 			return 2;
 		} else {
 			sv_roles_usage_error("generate", "unknown option '%s' (see --help)",
-					     argv[optind - 1]);
+			                     argv[optind - 1]);
 			return 2;
 		}
 	}
 	if (optind < argc) {
 		sv_roles_usage_error("generate", "unexpected argument '%s' (see --help)",
-				     argv[optind]);
+		                     argv[optind]);
 		return 2;
 	}
 	if (!out || !*out) {

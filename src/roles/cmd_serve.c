@@ -16,14 +16,14 @@
 #include <unistd.h>
 
 static const char usage[] =
-	"usage: storyverse serve [--listen ADDR:PORT] [--data DIR] [options]\n"
-	"\n"
-	"Serves the web page and the API, and writes the stories, all in one process.\n"
-	"  --listen ADDR:PORT   where to listen (default: 127.0.0.1:8080)\n"
-	"  --data DIR           where stories are kept (default: ./data)\n"
-	"  --threads N          HTTP threads (default: one per CPU core)\n"
-	"  --workers N          story-writing threads; 0 only takes requests (default: 2)\n"
-	"  --log-level LEVEL    debug, info, warn or error (default: info)\n";
+    "usage: storyverse serve [--listen ADDR:PORT] [--data DIR] [options]\n"
+    "\n"
+    "Serves the web page and the API, and writes the stories, all in one process.\n"
+    "  --listen ADDR:PORT   where to listen (default: 127.0.0.1:8080)\n"
+    "  --data DIR           where stories are kept (default: ./data)\n"
+    "  --threads N          HTTP threads (default: one per CPU core)\n"
+    "  --workers N          story-writing threads; 0 only takes requests (default: 2)\n"
+    "  --log-level LEVEL    debug, info, warn or error (default: info)\n";
 
 struct serve_opts {
 	const char *listen, *data;
@@ -37,7 +37,7 @@ static int parse_count(const char *flag, const char *s, long min, long max, long
 	long v = strtol(s, &end, 10);
 	if (errno || *end || !*s || v < min || v > max) {
 		sv_roles_usage_error("serve", "--%s: '%s' is not a whole number from %ld to %ld",
-				     flag, s, min, max);
+		                     flag, s, min, max);
 		return -1;
 	}
 	*out = v;
@@ -47,19 +47,25 @@ static int parse_count(const char *flag, const char *s, long min, long max, long
 /* Returns 0 to run, 1 when --help was printed, 2 on bad usage. */
 static int parse(int argc, char **argv, struct serve_opts *o)
 {
-	static const struct option opts[] = {
-		{"listen", required_argument, NULL, 'l'}, {"data", required_argument, NULL, 'd'},
-		{"threads", required_argument, NULL, 't'}, {"workers", required_argument, NULL, 'w'},
-		{"log-level", required_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'},
-		{0}};
+	static const struct option opts[] = {{"listen", required_argument, NULL, 'l'},
+	                                     {"data", required_argument, NULL, 'd'},
+	                                     {"threads", required_argument, NULL, 't'},
+	                                     {"workers", required_argument, NULL, 'w'},
+	                                     {"log-level", required_argument, NULL, 'v'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {0}};
 	opterr = 0;
 	optind = 1;
 	int ch;
 	enum sv_log_level level;
 	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'l': o->listen = optarg; break;
-		case 'd': o->data = optarg; break;
+		case 'l':
+			o->listen = optarg;
+			break;
+		case 'd':
+			o->data = optarg;
+			break;
 		case 't':
 			if (parse_count("threads", optarg, 1, 256, &o->threads) < 0)
 				return 2;
@@ -70,25 +76,29 @@ static int parse(int argc, char **argv, struct serve_opts *o)
 			break;
 		case 'v':
 			if (sv_log_parse_level(optarg, &level) < 0) {
-				sv_roles_usage_error("serve", "--log-level: '%s' is not one of debug, "
-							      "info, warn, error",
-						     optarg);
+				sv_roles_usage_error("serve",
+				                     "--log-level: '%s' is not one of debug, "
+				                     "info, warn, error",
+				                     optarg);
 				return 2;
 			}
 			sv_log_set_level(level);
 			break;
-		case 'h': fputs(usage, stdout); return 1;
+		case 'h':
+			fputs(usage, stdout);
+			return 1;
 		case ':':
 			sv_roles_usage_error("serve", "%s needs a value", argv[optind - 1]);
 			return 2;
 		default:
 			sv_roles_usage_error("serve", "unknown option '%s' (see --help)",
-					     argv[optind - 1]);
+			                     argv[optind - 1]);
 			return 2;
 		}
 	}
 	if (optind < argc) {
-		sv_roles_usage_error("serve", "unexpected argument '%s' (see --help)", argv[optind]);
+		sv_roles_usage_error("serve", "unexpected argument '%s' (see --help)",
+		                     argv[optind]);
 		return 2;
 	}
 	return 0;
@@ -102,7 +112,7 @@ static int app_open(struct sv_app *app, const struct serve_opts *o, struct sv_er
 		strcpy(app->instance, "local");
 	if (mkdir(o->data, 0755) < 0 && errno != EEXIST)
 		return sv_err_set(err, "io", "data", "cannot create '%s': %s", o->data,
-				  strerror(errno));
+		                  strerror(errno));
 	if (!(app->catalog = sv_story_catalog_new("en", err)))
 		return -1;
 	json_t *doc = sv_story_catalog_json(app->catalog);
@@ -118,7 +128,7 @@ static int app_open(struct sv_app *app, const struct serve_opts *o, struct sv_er
 		return sv_err_set(err, "nomem", "", "out of memory");
 	sv_metrics_declare(app->metrics, "storyverse_stories", "gauge", "Stories by status.");
 	sv_metrics_declare(app->metrics, "storyverse_jobs_queued", "gauge",
-			   "Jobs waiting to run, by kind.");
+	                   "Jobs waiting to run, by kind.");
 	return 0;
 }
 
@@ -166,8 +176,8 @@ int sv_roles_cmd_serve(int argc, char **argv)
 	} else {
 		sv_log(SV_LOG_INFO, "serving",
 		       json_pack("{s:s,s:i,s:s,s:s}", "listen", o.listen, "port",
-				 (int)sv_http_server_port(http), "data", o.data, "version",
-				 SV_VERSION));
+		                 (int)sv_http_server_port(http), "data", o.data, "version",
+		                 SV_VERSION));
 		int sig = 0;
 		sigwait(&stop, &sig);
 		sv_log(SV_LOG_INFO, "stopping", json_pack("{s:s}", "signal", strsignal(sig)));

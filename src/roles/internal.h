@@ -12,10 +12,10 @@
 
 #include <pthread.h>
 
-#define SV_JOB_KIND_TEXT "text"
-#define SV_JOB_MAX_ATTEMPTS 5
-#define SV_JOB_LEASE_MS 60000
-#define SV_JOB_BACKOFF_MS 1000
+#define SV_JOB_KIND_TEXT      "text"
+#define SV_JOB_MAX_ATTEMPTS   5
+#define SV_JOB_LEASE_MS       60000
+#define SV_JOB_BACKOFF_MS     1000
 #define SV_JOB_BACKOFF_CAP_MS 60000
 
 /* Everything a serving process holds; owned by cmd_serve, shared by the
@@ -47,6 +47,6 @@ uint64_t sv_roles_random_seed(void);
 
 /* Prints "storyverse CMD: message" on stderr as one line. */
 void sv_roles_usage_error(const char *cmd, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -19,15 +19,19 @@ struct worker {
 
 /* Generates the story of a claimed job and stores it; fills err on failure. */
 static int run_text_job(struct sv_app *app, const struct sv_store_job *job, const char *name,
-			struct sv_err *err)
+                        struct sv_err *err)
 {
 	struct sv_store_story row = {0};
 	int rc = sv_store_story_get(app->store, job->story_id, &row, err);
 	if (rc != 0) /* deleted meanwhile: the job has nothing left to do */
-		return rc < 0 ? -1 : sv_store_job_succeed(app->store, job, name, NULL, NULL,
-							  sv_time_unix_ms(), err) < 0 ? -1 : 0;
+		return rc < 0 ? -1
+		       : sv_store_job_succeed(app->store, job, name, NULL, NULL, sv_time_unix_ms(),
+		                              err) < 0
+		           ? -1
+		           : 0;
 	json_t *params_doc = json_loads(row.params, 0, NULL);
 	struct sv_story_params p;
+	sv_story_params_init(&p);
 	int seed_given;
 	json_t *story = NULL;
 	if (!params_doc)
@@ -42,8 +46,8 @@ static int run_text_job(struct sv_app *app, const struct sv_store_job *job, cons
 	json_array_foreach(pages, i, page)
 	{
 		char *text = json_dumps(page, JSON_COMPACT | JSON_SORT_KEYS);
-		if (rc == 0 && (!text || sv_store_page_put(app->store, job->story_id,
-							   (int)(i + 1), text, err) < 0))
+		if (rc == 0 && (!text || sv_store_page_put(app->store, job->story_id, (int)(i + 1),
+		                                           text, err) < 0))
 			rc = -1;
 		free(text);
 	}
@@ -54,7 +58,7 @@ static int run_text_job(struct sv_app *app, const struct sv_store_job *job, cons
 	if (rc == 0) {
 		const char *title = json_string_value(json_object_get(story, "title"));
 		rc = sv_store_job_succeed(app->store, job, name, title ? title : "", dump,
-					  sv_time_unix_ms(), err);
+		                          sv_time_unix_ms(), err);
 		if (rc == 1)
 			sv_log(SV_LOG_WARN, "lease lost before the job finished",
 			       json_pack("{s:I,s:s}", "job", (json_int_t)job->id, "worker", name));
@@ -75,17 +79,17 @@ static void handle(struct sv_app *app, const struct sv_store_job *job, const cha
 	if (run_text_job(app, job, name, &err) == 0) {
 		sv_log(SV_LOG_INFO, "job done",
 		       json_pack("{s:I,s:s,s:s,s:i,s:f}", "job", (json_int_t)job->id, "kind",
-				 job->kind, "story", job->story_id, "attempt", job->attempts,
-				 "duration_ms", (double)(sv_time_mono_ns() - start) / 1e6));
+		                 job->kind, "story", job->story_id, "attempt", job->attempts,
+		                 "duration_ms", (double)(sv_time_mono_ns() - start) / 1e6));
 		return;
 	}
 	int64_t now = sv_time_unix_ms();
-	int64_t retry_at = now + sv_store_backoff_ms(job->attempts, SV_JOB_BACKOFF_MS,
-						     SV_JOB_BACKOFF_CAP_MS);
+	int64_t retry_at =
+	    now + sv_store_backoff_ms(job->attempts, SV_JOB_BACKOFF_MS, SV_JOB_BACKOFF_CAP_MS);
 	sv_log(SV_LOG_WARN, "job failed",
 	       json_pack("{s:I,s:s,s:i,s:i,s:s}", "job", (json_int_t)job->id, "story",
-			 job->story_id, "attempt", job->attempts, "max_attempts",
-			 job->max_attempts, "error", err.message));
+	                 job->story_id, "attempt", job->attempts, "max_attempts", job->max_attempts,
+	                 "error", err.message));
 	struct sv_err ferr;
 	if (sv_store_job_fail(app->store, job, name, err.message, now, retry_at, &ferr) < 0)
 		sv_log(SV_LOG_ERROR, "cannot record job failure",
@@ -104,8 +108,8 @@ static void *worker_main(void *arg)
 			break;
 		struct sv_store_job job;
 		struct sv_err err;
-		int rc = sv_store_job_claim(app->store, SV_JOB_KIND_TEXT, w->name, sv_time_unix_ms(),
-					    SV_JOB_LEASE_MS, &job, &err);
+		int rc = sv_store_job_claim(app->store, SV_JOB_KIND_TEXT, w->name,
+		                            sv_time_unix_ms(), SV_JOB_LEASE_MS, &job, &err);
 		if (rc == 0) {
 			handle(app, &job, w->name);
 			continue;

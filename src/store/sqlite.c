@@ -40,80 +40,80 @@ enum stmt {
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
-	[ST_BEGIN] = "BEGIN IMMEDIATE",
-	[ST_COMMIT] = "COMMIT",
-	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_PING] = "SELECT 1",
-	[ST_STORY_INSERT] = "INSERT INTO stories (id, status, params, created_at, updated_at) "
-			    "VALUES (?1, 'queued', ?2, ?3, ?3)",
-	[ST_JOB_INSERT] = "INSERT INTO jobs (kind, story_id, state, max_attempts, run_after, "
-			  "created_at, updated_at) VALUES (?1, ?2, 'queued', ?3, ?4, ?4, ?4)",
-	[ST_STORY_GET] = "SELECT id, status, seq, created_at, updated_at, params, title, story, "
-			 "error FROM stories WHERE id = ?1",
-	[ST_STORY_LIST] = "SELECT id, status, seq, created_at, updated_at, params, title, NULL, "
-			  "error FROM stories WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
-	[ST_STORY_DELETE] = "DELETE FROM stories WHERE id = ?1",
-	[ST_STORY_COUNTS] = "SELECT status, count(*) FROM stories GROUP BY status",
-	[ST_JOBS_QUEUED] = "SELECT count(*) FROM jobs WHERE kind = ?1 AND state = 'queued'",
-	[ST_STORIES_OF_LAPSED_DEAD] =
-		"UPDATE stories SET status = 'failed', error = 'the worker stopped during its "
-		"last attempt', updated_at = ?1 WHERE id IN (SELECT story_id FROM jobs WHERE "
-		"state = 'running' AND lease_until < ?1 AND attempts >= max_attempts)",
-	[ST_JOBS_LAPSED_DEAD] = "UPDATE jobs SET state = 'dead', last_error = 'lease lapsed on "
-				"the last attempt', updated_at = ?1 WHERE state = 'running' AND "
-				"lease_until < ?1 AND attempts >= max_attempts",
-	[ST_JOB_CLAIM] = "UPDATE jobs SET state = 'running', attempts = attempts + 1, "
-			 "lease_owner = ?2, lease_until = ?3 + ?4, updated_at = ?3 "
-			 "WHERE id = (SELECT id FROM jobs WHERE kind = ?1 AND ((state = 'queued' "
-			 "AND run_after <= ?3) OR (state = 'running' AND lease_until < ?3)) "
-			 "ORDER BY run_after, id LIMIT 1) "
-			 "RETURNING id, kind, story_id, attempts, max_attempts",
-	[ST_STORY_GENERATING] = "UPDATE stories SET status = 'generating', updated_at = ?2 "
-				"WHERE id = ?1 AND status IN ('queued', 'generating')",
-	[ST_JOB_HEARTBEAT] = "UPDATE jobs SET lease_until = ?3 + ?4, updated_at = ?3 "
-			     "WHERE id = ?1 AND lease_owner = ?2 AND state = 'running'",
-	[ST_PAGE_PUT] = "INSERT INTO pages (story_id, number, page) VALUES (?1, ?2, ?3) "
-			"ON CONFLICT (story_id, number) DO UPDATE SET page = excluded.page",
-	[ST_JOB_DONE] = "UPDATE jobs SET state = 'done', lease_until = NULL, updated_at = ?3 "
-			"WHERE id = ?1 AND lease_owner = ?2 AND state = 'running'",
-	[ST_STORY_READY] = "UPDATE stories SET status = 'ready', title = ?2, story = ?3, "
-			   "error = NULL, updated_at = ?4 WHERE id = ?1",
-	[ST_JOB_RETRY] = "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = "
-			 "NULL, run_after = ?4, last_error = ?5, updated_at = ?3 WHERE id = ?1 "
-			 "AND lease_owner = ?2 AND state = 'running'",
-	[ST_JOB_DEAD] = "UPDATE jobs SET state = 'dead', lease_until = NULL, last_error = ?4, "
-			"updated_at = ?3 WHERE id = ?1 AND lease_owner = ?2 AND state = 'running'",
-	[ST_STORY_FAILED] = "UPDATE stories SET status = 'failed', error = ?2, updated_at = ?3 "
-			    "WHERE id = ?1",
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_PING] = "SELECT 1",
+    [ST_STORY_INSERT] = "INSERT INTO stories (id, status, params, created_at, updated_at) "
+                        "VALUES (?1, 'queued', ?2, ?3, ?3)",
+    [ST_JOB_INSERT] = "INSERT INTO jobs (kind, story_id, state, max_attempts, run_after, "
+                      "created_at, updated_at) VALUES (?1, ?2, 'queued', ?3, ?4, ?4, ?4)",
+    [ST_STORY_GET] = "SELECT id, status, seq, created_at, updated_at, params, title, story, "
+                     "error FROM stories WHERE id = ?1",
+    [ST_STORY_LIST] = "SELECT id, status, seq, created_at, updated_at, params, title, NULL, "
+                      "error FROM stories WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
+    [ST_STORY_DELETE] = "DELETE FROM stories WHERE id = ?1",
+    [ST_STORY_COUNTS] = "SELECT status, count(*) FROM stories GROUP BY status",
+    [ST_JOBS_QUEUED] = "SELECT count(*) FROM jobs WHERE kind = ?1 AND state = 'queued'",
+    [ST_STORIES_OF_LAPSED_DEAD] =
+        "UPDATE stories SET status = 'failed', error = 'the worker stopped during its "
+        "last attempt', updated_at = ?1 WHERE id IN (SELECT story_id FROM jobs WHERE "
+        "state = 'running' AND lease_until < ?1 AND attempts >= max_attempts)",
+    [ST_JOBS_LAPSED_DEAD] = "UPDATE jobs SET state = 'dead', last_error = 'lease lapsed on "
+                            "the last attempt', updated_at = ?1 WHERE state = 'running' AND "
+                            "lease_until < ?1 AND attempts >= max_attempts",
+    [ST_JOB_CLAIM] = "UPDATE jobs SET state = 'running', attempts = attempts + 1, "
+                     "lease_owner = ?2, lease_until = ?3 + ?4, updated_at = ?3 "
+                     "WHERE id = (SELECT id FROM jobs WHERE kind = ?1 AND ((state = 'queued' "
+                     "AND run_after <= ?3) OR (state = 'running' AND lease_until < ?3)) "
+                     "ORDER BY run_after, id LIMIT 1) "
+                     "RETURNING id, kind, story_id, attempts, max_attempts",
+    [ST_STORY_GENERATING] = "UPDATE stories SET status = 'generating', updated_at = ?2 "
+                            "WHERE id = ?1 AND status IN ('queued', 'generating')",
+    [ST_JOB_HEARTBEAT] = "UPDATE jobs SET lease_until = ?3 + ?4, updated_at = ?3 "
+                         "WHERE id = ?1 AND lease_owner = ?2 AND state = 'running'",
+    [ST_PAGE_PUT] = "INSERT INTO pages (story_id, number, page) VALUES (?1, ?2, ?3) "
+                    "ON CONFLICT (story_id, number) DO UPDATE SET page = excluded.page",
+    [ST_JOB_DONE] = "UPDATE jobs SET state = 'done', lease_until = NULL, updated_at = ?3 "
+                    "WHERE id = ?1 AND lease_owner = ?2 AND state = 'running'",
+    [ST_STORY_READY] = "UPDATE stories SET status = 'ready', title = ?2, story = ?3, "
+                       "error = NULL, updated_at = ?4 WHERE id = ?1",
+    [ST_JOB_RETRY] = "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = "
+                     "NULL, run_after = ?4, last_error = ?5, updated_at = ?3 WHERE id = ?1 "
+                     "AND lease_owner = ?2 AND state = 'running'",
+    [ST_JOB_DEAD] = "UPDATE jobs SET state = 'dead', lease_until = NULL, last_error = ?4, "
+                    "updated_at = ?3 WHERE id = ?1 AND lease_owner = ?2 AND state = 'running'",
+    [ST_STORY_FAILED] = "UPDATE stories SET status = 'failed', error = ?2, updated_at = ?3 "
+                        "WHERE id = ?1",
 };
 
 /* Each entry is one schema version; applied in order, each in its own transaction. */
 static const char *const migrations[] = {
-	"CREATE TABLE stories ("
-	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" id TEXT NOT NULL UNIQUE,"
-	" status TEXT NOT NULL CHECK (status IN ('queued','generating','ready','failed')),"
-	" params TEXT NOT NULL,"
-	" title TEXT, story TEXT, error TEXT,"
-	" created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
-	"CREATE INDEX stories_status ON stories (status);"
-	"CREATE TABLE pages ("
-	" story_id TEXT NOT NULL REFERENCES stories (id) ON DELETE CASCADE,"
-	" number INTEGER NOT NULL,"
-	" page TEXT NOT NULL,"
-	" PRIMARY KEY (story_id, number));"
-	"CREATE TABLE jobs ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" kind TEXT NOT NULL,"
-	" story_id TEXT NOT NULL REFERENCES stories (id) ON DELETE CASCADE,"
-	" state TEXT NOT NULL CHECK (state IN ('queued','running','done','dead')),"
-	" attempts INTEGER NOT NULL DEFAULT 0,"
-	" max_attempts INTEGER NOT NULL,"
-	" run_after INTEGER NOT NULL,"
-	" lease_owner TEXT, lease_until INTEGER, last_error TEXT,"
-	" created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
-	"CREATE INDEX jobs_runnable ON jobs (kind, state, run_after);"
-	"CREATE INDEX jobs_story ON jobs (story_id);",
+    "CREATE TABLE stories ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " id TEXT NOT NULL UNIQUE,"
+    " status TEXT NOT NULL CHECK (status IN ('queued','generating','ready','failed')),"
+    " params TEXT NOT NULL,"
+    " title TEXT, story TEXT, error TEXT,"
+    " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE INDEX stories_status ON stories (status);"
+    "CREATE TABLE pages ("
+    " story_id TEXT NOT NULL REFERENCES stories (id) ON DELETE CASCADE,"
+    " number INTEGER NOT NULL,"
+    " page TEXT NOT NULL,"
+    " PRIMARY KEY (story_id, number));"
+    "CREATE TABLE jobs ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " kind TEXT NOT NULL,"
+    " story_id TEXT NOT NULL REFERENCES stories (id) ON DELETE CASCADE,"
+    " state TEXT NOT NULL CHECK (state IN ('queued','running','done','dead')),"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " max_attempts INTEGER NOT NULL,"
+    " run_after INTEGER NOT NULL,"
+    " lease_owner TEXT, lease_until INTEGER, last_error TEXT,"
+    " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE INDEX jobs_runnable ON jobs (kind, state, run_after);"
+    "CREATE INDEX jobs_story ON jobs (story_id);",
 };
 
 struct conn {
@@ -152,7 +152,7 @@ static int conn_open(struct conn *c, const char *path, struct sv_err *err)
 	}
 	sqlite3_busy_timeout(c->db, 10000);
 	const char *setup = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-			    "PRAGMA foreign_keys = ON;";
+	                    "PRAGMA foreign_keys = ON;";
 	if (sqlite3_exec(c->db, setup, NULL, NULL, NULL) != SQLITE_OK) {
 		db_err(err, c->db, "cannot configure database");
 		conn_close(c);
@@ -165,7 +165,7 @@ static int conn_prepare(struct conn *c, struct sv_err *err)
 {
 	for (int i = 0; i < ST_COUNT; i++) {
 		if (sqlite3_prepare_v3(c->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-				       &c->stmt[i], NULL) != SQLITE_OK)
+		                       &c->stmt[i], NULL) != SQLITE_OK)
 			return db_err(err, c->db, "cannot prepare statement");
 	}
 	return 0;
@@ -173,26 +173,27 @@ static int conn_prepare(struct conn *c, struct sv_err *err)
 
 static int migrate(sqlite3 *db, struct sv_err *err)
 {
-	if (sqlite3_exec(db, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER "
-			     "PRIMARY KEY, applied_at INTEGER NOT NULL)",
-			 NULL, NULL, NULL) != SQLITE_OK)
+	if (sqlite3_exec(db,
+	                 "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER "
+	                 "PRIMARY KEY, applied_at INTEGER NOT NULL)",
+	                 NULL, NULL, NULL) != SQLITE_OK)
 		return db_err(err, db, "cannot create schema_migrations");
 	for (size_t v = 1; v <= sizeof(migrations) / sizeof(migrations[0]); v++) {
 		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 			return db_err(err, db, "cannot begin migration");
 		sqlite3_stmt *st;
 		int have = 0;
-		if (sqlite3_prepare_v2(db, "SELECT 1 FROM schema_migrations WHERE version = ?1",
-				       -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_prepare_v2(db, "SELECT 1 FROM schema_migrations WHERE version = ?1", -1,
+		                       &st, NULL) == SQLITE_OK) {
 			sqlite3_bind_int64(st, 1, (sqlite3_int64)v);
 			have = sqlite3_step(st) == SQLITE_ROW;
 			sqlite3_finalize(st);
 		}
 		char record[128];
 		snprintf(record, sizeof(record),
-			 "INSERT INTO schema_migrations VALUES (%zu, unixepoch() * 1000)", v);
+		         "INSERT INTO schema_migrations VALUES (%zu, unixepoch() * 1000)", v);
 		if (!have && (sqlite3_exec(db, migrations[v - 1], NULL, NULL, NULL) != SQLITE_OK ||
-			      sqlite3_exec(db, record, NULL, NULL, NULL) != SQLITE_OK)) {
+		              sqlite3_exec(db, record, NULL, NULL, NULL) != SQLITE_OK)) {
 			db_err(err, db, "migration failed");
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 			return -1;
@@ -338,7 +339,7 @@ static int sq_ping(void *impl, struct sv_err *err)
 }
 
 static int sq_story_create(void *impl, const char *id, const char *params, const char *job_kind,
-			   int max_attempts, int64_t now, struct sv_err *err)
+                           int max_attempts, int64_t now, struct sv_err *err)
 {
 	struct pool *p = impl;
 	struct conn *c = acquire(p);
@@ -346,16 +347,15 @@ static int sq_story_create(void *impl, const char *id, const char *params, const
 	if (rc == 0)
 		rc = exec(c, bind(c, ST_STORY_INSERT, "ssi", id, params, now), err);
 	if (rc >= 0)
-		rc = exec(c, bind(c, ST_JOB_INSERT, "ssii", job_kind, id, (int64_t)max_attempts,
-				  now),
-			  err);
+		rc = exec(c,
+		          bind(c, ST_JOB_INSERT, "ssii", job_kind, id, (int64_t)max_attempts, now),
+		          err);
 	rc = finish(c, rc, err);
 	release(p, c);
 	return rc < 0 ? -1 : 0;
 }
 
-static int sq_story_get(void *impl, const char *id, struct sv_store_story *out,
-			struct sv_err *err)
+static int sq_story_get(void *impl, const char *id, struct sv_store_story *out, struct sv_err *err)
 {
 	struct pool *p = impl;
 	struct conn *c = acquire(p);
@@ -374,13 +374,13 @@ static int sq_story_get(void *impl, const char *id, struct sv_store_story *out,
 }
 
 static int sq_story_list(void *impl, int64_t before_seq, int limit, struct sv_store_story *out,
-			 int *count, struct sv_err *err)
+                         int *count, struct sv_err *err)
 {
 	struct pool *p = impl;
 	struct conn *c = acquire(p);
 	sqlite3_stmt *st =
-		bind(c, ST_STORY_LIST, "ii", before_seq > 0 ? before_seq : INT64_MAX, (int64_t)limit);
-	int n = 0, rc;
+	    bind(c, ST_STORY_LIST, "ii", before_seq > 0 ? before_seq : INT64_MAX, (int64_t)limit);
+	int n = 0, rc = SQLITE_DONE;
 	while (n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		read_story(st, &out[n++]);
 	*count = n;
@@ -429,7 +429,7 @@ static int sq_jobs_queued(void *impl, const char *kind, int64_t *count, struct s
 }
 
 static int sq_job_claim(void *impl, const char *kind, const char *worker, int64_t now,
-			int64_t lease_ms, struct sv_store_job *out, struct sv_err *err)
+                        int64_t lease_ms, struct sv_store_job *out, struct sv_err *err)
 {
 	struct pool *p = impl;
 	struct conn *c = acquire(p);
@@ -446,7 +446,7 @@ static int sq_job_claim(void *impl, const char *kind, const char *worker, int64_
 			out->id = sqlite3_column_int64(st, 0);
 			snprintf(out->kind, sizeof(out->kind), "%s", sqlite3_column_text(st, 1));
 			snprintf(out->story_id, sizeof(out->story_id), "%s",
-				 sqlite3_column_text(st, 2));
+			         sqlite3_column_text(st, 2));
 			out->attempts = sqlite3_column_int(st, 3);
 			out->max_attempts = sqlite3_column_int(st, 4);
 			rc = 0;
@@ -459,14 +459,14 @@ static int sq_job_claim(void *impl, const char *kind, const char *worker, int64_
 	}
 	if (rc == 0)
 		rc = exec(c, bind(c, ST_STORY_GENERATING, "si", out->story_id, now), err) < 0 ? -1
-											       : 0;
+		                                                                              : 0;
 	rc = finish(c, rc, err);
 	release(p, c);
 	return rc;
 }
 
 static int sq_job_heartbeat(void *impl, const struct sv_store_job *job, const char *worker,
-			    int64_t now, int64_t lease_ms, struct sv_err *err)
+                            int64_t now, int64_t lease_ms, struct sv_err *err)
 {
 	struct pool *p = impl;
 	struct conn *c = acquire(p);
@@ -476,7 +476,7 @@ static int sq_job_heartbeat(void *impl, const struct sv_store_job *job, const ch
 }
 
 static int sq_page_put(void *impl, const char *story_id, int number, const char *page,
-		       struct sv_err *err)
+                       struct sv_err *err)
 {
 	struct pool *p = impl;
 	struct conn *c = acquire(p);
@@ -486,7 +486,7 @@ static int sq_page_put(void *impl, const char *story_id, int number, const char 
 }
 
 static int sq_job_succeed(void *impl, const struct sv_store_job *job, const char *worker,
-			  const char *title, const char *story, int64_t now, struct sv_err *err)
+                          const char *title, const char *story, int64_t now, struct sv_err *err)
 {
 	struct pool *p = impl;
 	struct conn *c = acquire(p);
@@ -495,9 +495,9 @@ static int sq_job_succeed(void *impl, const struct sv_store_job *job, const char
 		rc = exec(c, bind(c, ST_JOB_DONE, "isi", job->id, worker, now), err);
 	if (rc == 1)
 		rc = exec(c, bind(c, ST_STORY_READY, "sssi", job->story_id, title, story, now),
-			  err) < 0
-			     ? -1
-			     : 0;
+		          err) < 0
+		         ? -1
+		         : 0;
 	else if (rc == 0)
 		rc = 1; /* the lease was lost: change nothing */
 	rc = finish(c, rc, err);
@@ -506,21 +506,22 @@ static int sq_job_succeed(void *impl, const struct sv_store_job *job, const char
 }
 
 static int sq_job_fail(void *impl, const struct sv_store_job *job, const char *worker,
-		       const char *message, int64_t now, int64_t retry_at, struct sv_err *err)
+                       const char *message, int64_t now, int64_t retry_at, struct sv_err *err)
 {
 	struct pool *p = impl;
 	struct conn *c = acquire(p);
 	bool last = job->attempts >= job->max_attempts;
 	int rc = begin(c, err);
 	if (rc == 0 && !last)
-		rc = exec(c, bind(c, ST_JOB_RETRY, "isiis", job->id, worker, now, retry_at, message),
-			  err);
+		rc =
+		    exec(c, bind(c, ST_JOB_RETRY, "isiis", job->id, worker, now, retry_at, message),
+		         err);
 	else if (rc == 0)
 		rc = exec(c, bind(c, ST_JOB_DEAD, "isis", job->id, worker, now, message), err);
 	if (rc == 1 && last)
 		rc = exec(c, bind(c, ST_STORY_FAILED, "ssi", job->story_id, message, now), err) < 0
-			     ? -1
-			     : 0;
+		         ? -1
+		         : 0;
 	else if (rc == 1)
 		rc = 0;
 	else if (rc == 0)
@@ -531,19 +532,19 @@ static int sq_job_fail(void *impl, const struct sv_store_job *job, const char *w
 }
 
 const struct sv_store_ops sv_store_sqlite_ops = {
-	.scheme = "sqlite",
-	.open = pool_open,
-	.close = pool_close,
-	.ping = sq_ping,
-	.story_create = sq_story_create,
-	.story_get = sq_story_get,
-	.story_list = sq_story_list,
-	.story_delete = sq_story_delete,
-	.story_counts = sq_story_counts,
-	.jobs_queued = sq_jobs_queued,
-	.job_claim = sq_job_claim,
-	.job_heartbeat = sq_job_heartbeat,
-	.page_put = sq_page_put,
-	.job_succeed = sq_job_succeed,
-	.job_fail = sq_job_fail,
+    .scheme = "sqlite",
+    .open = pool_open,
+    .close = pool_close,
+    .ping = sq_ping,
+    .story_create = sq_story_create,
+    .story_get = sq_story_get,
+    .story_list = sq_story_list,
+    .story_delete = sq_story_delete,
+    .story_counts = sq_story_counts,
+    .jobs_queued = sq_jobs_queued,
+    .job_claim = sq_job_claim,
+    .job_heartbeat = sq_job_heartbeat,
+    .page_put = sq_page_put,
+    .job_succeed = sq_job_succeed,
+    .job_fail = sq_job_fail,
 };

@@ -32,7 +32,7 @@ struct sv_store *sv_store_open(const char *url, struct sv_err *err)
 	const char *colon = strchr(url, ':');
 	if (!colon) {
 		sv_err_set(err, "invalid_value", "database",
-			   "database URL '%s' has no scheme (use sqlite:PATH)", url);
+		           "database URL '%s' has no scheme (use sqlite:PATH)", url);
 		return NULL;
 	}
 	size_t n = (size_t)(colon - url);
@@ -53,7 +53,7 @@ struct sv_store *sv_store_open(const char *url, struct sv_err *err)
 		return s;
 	}
 	sv_err_set(err, "invalid_value", "database",
-		   "unsupported database scheme '%.*s' (supported: sqlite)", (int)n, url);
+	           "unsupported database scheme '%.*s' (supported: sqlite)", (int)n, url);
 	return NULL;
 }
 
@@ -71,19 +71,19 @@ int sv_store_ping(struct sv_store *s, struct sv_err *err)
 }
 
 int sv_store_story_create(struct sv_store *s, const char *id, const char *params,
-			  const char *job_kind, int max_attempts, int64_t now, struct sv_err *err)
+                          const char *job_kind, int max_attempts, int64_t now, struct sv_err *err)
 {
 	return s->ops->story_create(s->impl, id, params, job_kind, max_attempts, now, err);
 }
 
 int sv_store_story_get(struct sv_store *s, const char *id, struct sv_store_story *out,
-		       struct sv_err *err)
+                       struct sv_err *err)
 {
 	return s->ops->story_get(s->impl, id, out, err);
 }
 
 int sv_store_story_list(struct sv_store *s, int64_t before_seq, int limit,
-			struct sv_store_story *out, int *count, struct sv_err *err)
+                        struct sv_store_story *out, int *count, struct sv_err *err)
 {
 	return s->ops->story_list(s->impl, before_seq, limit, out, count, err);
 }
@@ -98,38 +98,37 @@ int sv_store_story_counts(struct sv_store *s, int64_t counts[4], struct sv_err *
 	return s->ops->story_counts(s->impl, counts, err);
 }
 
-int sv_store_jobs_queued(struct sv_store *s, const char *kind, int64_t *count,
-			 struct sv_err *err)
+int sv_store_jobs_queued(struct sv_store *s, const char *kind, int64_t *count, struct sv_err *err)
 {
 	return s->ops->jobs_queued(s->impl, kind, count, err);
 }
 
 int sv_store_job_claim(struct sv_store *s, const char *kind, const char *worker, int64_t now,
-		       int64_t lease_ms, struct sv_store_job *out, struct sv_err *err)
+                       int64_t lease_ms, struct sv_store_job *out, struct sv_err *err)
 {
 	return s->ops->job_claim(s->impl, kind, worker, now, lease_ms, out, err);
 }
 
 int sv_store_job_heartbeat(struct sv_store *s, const struct sv_store_job *job, const char *worker,
-			   int64_t now, int64_t lease_ms, struct sv_err *err)
+                           int64_t now, int64_t lease_ms, struct sv_err *err)
 {
 	return s->ops->job_heartbeat(s->impl, job, worker, now, lease_ms, err);
 }
 
 int sv_store_page_put(struct sv_store *s, const char *story_id, int number, const char *page,
-		      struct sv_err *err)
+                      struct sv_err *err)
 {
 	return s->ops->page_put(s->impl, story_id, number, page, err);
 }
 
 int sv_store_job_succeed(struct sv_store *s, const struct sv_store_job *job, const char *worker,
-			 const char *title, const char *story, int64_t now, struct sv_err *err)
+                         const char *title, const char *story, int64_t now, struct sv_err *err)
 {
 	return s->ops->job_succeed(s->impl, job, worker, title, story, now, err);
 }
 
 int sv_store_job_fail(struct sv_store *s, const struct sv_store_job *job, const char *worker,
-		      const char *message, int64_t now, int64_t retry_at, struct sv_err *err)
+                      const char *message, int64_t now, int64_t retry_at, struct sv_err *err)
 {
 	return s->ops->job_fail(s->impl, job, worker, message, now, retry_at, err);
 }

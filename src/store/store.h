@@ -27,13 +27,13 @@ struct sv_store;
 /* A story row. Strings are owned by the struct: release with sv_store_story_clear. */
 struct sv_store_story {
 	char id[SV_STORE_ID_LEN + 1];
-	char status[16]; /* queued, generating, ready, failed */
-	int64_t seq;	 /* insertion order, used as the list cursor */
+	char status[16];                /* queued, generating, ready, failed */
+	int64_t seq;                    /* insertion order, used as the list cursor */
 	int64_t created_at, updated_at; /* unix milliseconds */
-	char *params;	 /* JSON text */
-	char *title;	 /* NULL until ready */
-	char *story;	 /* JSON text of the whole story, NULL until ready */
-	char *error;	 /* NULL unless failed */
+	char *params;                   /* JSON text */
+	char *title;                    /* NULL until ready */
+	char *story;                    /* JSON text of the whole story, NULL until ready */
+	char *error;                    /* NULL unless failed */
 };
 
 void sv_store_story_clear(struct sv_store_story *s);
@@ -54,24 +54,24 @@ struct sv_store_ops {
 	void (*close)(void *impl);
 	int (*ping)(void *impl, struct sv_err *err);
 	int (*story_create)(void *impl, const char *id, const char *params, const char *job_kind,
-			    int max_attempts, int64_t now, struct sv_err *err);
+	                    int max_attempts, int64_t now, struct sv_err *err);
 	int (*story_get)(void *impl, const char *id, struct sv_store_story *out,
-			 struct sv_err *err);
+	                 struct sv_err *err);
 	int (*story_list)(void *impl, int64_t before_seq, int limit, struct sv_store_story *out,
-			  int *count, struct sv_err *err);
+	                  int *count, struct sv_err *err);
 	int (*story_delete)(void *impl, const char *id, struct sv_err *err);
 	int (*story_counts)(void *impl, int64_t counts[4], struct sv_err *err);
 	int (*jobs_queued)(void *impl, const char *kind, int64_t *count, struct sv_err *err);
 	int (*job_claim)(void *impl, const char *kind, const char *worker, int64_t now,
-			 int64_t lease_ms, struct sv_store_job *out, struct sv_err *err);
+	                 int64_t lease_ms, struct sv_store_job *out, struct sv_err *err);
 	int (*job_heartbeat)(void *impl, const struct sv_store_job *job, const char *worker,
-			     int64_t now, int64_t lease_ms, struct sv_err *err);
+	                     int64_t now, int64_t lease_ms, struct sv_err *err);
 	int (*page_put)(void *impl, const char *story_id, int number, const char *page,
-			struct sv_err *err);
+	                struct sv_err *err);
 	int (*job_succeed)(void *impl, const struct sv_store_job *job, const char *worker,
-			   const char *title, const char *story, int64_t now, struct sv_err *err);
+	                   const char *title, const char *story, int64_t now, struct sv_err *err);
 	int (*job_fail)(void *impl, const struct sv_store_job *job, const char *worker,
-			const char *message, int64_t now, int64_t retry_at, struct sv_err *err);
+	                const char *message, int64_t now, int64_t retry_at, struct sv_err *err);
 };
 
 /* Opens "sqlite:PATH" (creating the file and applying migrations). */
@@ -84,38 +84,37 @@ extern const char *const sv_store_statuses[4];
 int sv_store_ping(struct sv_store *s, struct sv_err *err);
 /* Stores a queued story and its first job atomically. */
 int sv_store_story_create(struct sv_store *s, const char *id, const char *params,
-			  const char *job_kind, int max_attempts, int64_t now, struct sv_err *err);
+                          const char *job_kind, int max_attempts, int64_t now, struct sv_err *err);
 /* 0 and *out filled, 1 when there is no such story, -1 on error. */
 int sv_store_story_get(struct sv_store *s, const char *id, struct sv_store_story *out,
-		       struct sv_err *err);
+                       struct sv_err *err);
 /* Newest first, stories with seq < before_seq (0: from the newest); out holds
  * room for limit rows, *count says how many were filled. Rows carry no story text. */
 int sv_store_story_list(struct sv_store *s, int64_t before_seq, int limit,
-			struct sv_store_story *out, int *count, struct sv_err *err);
+                        struct sv_store_story *out, int *count, struct sv_err *err);
 /* 0 deleted (with its pages and jobs), 1 not found. */
 int sv_store_story_delete(struct sv_store *s, const char *id, struct sv_err *err);
 int sv_store_story_counts(struct sv_store *s, int64_t counts[4], struct sv_err *err);
-int sv_store_jobs_queued(struct sv_store *s, const char *kind, int64_t *count,
-			 struct sv_err *err);
+int sv_store_jobs_queued(struct sv_store *s, const char *kind, int64_t *count, struct sv_err *err);
 
 /* Takes the oldest runnable job of a kind (queued and due, or running with a
  * lapsed lease) and leases it to worker. 0 claimed, 1 none runnable. */
 int sv_store_job_claim(struct sv_store *s, const char *kind, const char *worker, int64_t now,
-		       int64_t lease_ms, struct sv_store_job *out, struct sv_err *err);
+                       int64_t lease_ms, struct sv_store_job *out, struct sv_err *err);
 /* Extends the lease; 1 when the worker no longer holds it. */
 int sv_store_job_heartbeat(struct sv_store *s, const struct sv_store_job *job, const char *worker,
-			   int64_t now, int64_t lease_ms, struct sv_err *err);
+                           int64_t now, int64_t lease_ms, struct sv_err *err);
 /* Stores one page; storing the same page again replaces it, never duplicates it. */
 int sv_store_page_put(struct sv_store *s, const char *story_id, int number, const char *page,
-		      struct sv_err *err);
+                      struct sv_err *err);
 /* Marks the job done and its story ready with the story text, atomically.
  * 1 when the worker no longer holds the lease (nothing changes). */
 int sv_store_job_succeed(struct sv_store *s, const struct sv_store_job *job, const char *worker,
-			 const char *title, const char *story, int64_t now, struct sv_err *err);
+                         const char *title, const char *story, int64_t now, struct sv_err *err);
 /* Records a failed attempt: the job is queued again at retry_at, or, after
  * its last attempt, dead-lettered and its story marked failed. */
 int sv_store_job_fail(struct sv_store *s, const struct sv_store_job *job, const char *worker,
-		      const char *message, int64_t now, int64_t retry_at, struct sv_err *err);
+                      const char *message, int64_t now, int64_t retry_at, struct sv_err *err);
 
 /* The delay before attempt n+1 (n >= 1): base * 2^(n-1), capped. */
 int64_t sv_store_backoff_ms(int attempts, int64_t base_ms, int64_t cap_ms);

@@ -16,16 +16,16 @@
 #include <string.h>
 
 const char *const sv_story_doc_names[DOC_N] = {
-	"universes", "characters", "themes", "morals", "options", "beats",
+    "universes", "characters", "themes", "morals", "options", "beats",
 };
 
 /* Template keys each theme and moral must carry (scripts refer to them as @theme.x). */
-static const char *const theme_templates[] = {"titles", "goal",	   "call",
-					      "plea",	"low",	   "resolve", "closing"};
-static const char *const moral_templates[] = {"plant",	"dilemma", "choose",
-					      "say",	"result",  "echo"};
+static const char *const theme_templates[] = {"titles", "goal",    "call",   "plea",
+                                              "low",    "resolve", "closing"};
+static const char *const moral_templates[] = {"plant", "dilemma", "choose",
+                                              "say",   "result",  "echo"};
 static const char *const universe_lists[] = {"objects", "barriers", "weather", "sounds",
-					     "lights",	"snacks",   "moves"};
+                                             "lights",  "snacks",   "moves"};
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- the loader's error reporting ---- */
@@ -34,7 +34,7 @@ struct loader {
 	struct sv_catalog *c;
 	struct sv_err *err;
 	const char *file; /* e.g. "universes" */
-	char where[96];	  /* e.g. "universes[2]" */
+	char where[96];   /* e.g. "universes[2]" */
 	int failed;
 };
 
@@ -51,7 +51,7 @@ static int fail(struct loader *L, const char *fmt, ...)
 	va_end(ap);
 	L->failed = 1;
 	return sv_err_set(L->err, "invalid_data", "", "data/%s/%s.json: %s%s%s", L->c->lang,
-			  L->file, L->where, L->where[0] ? ": " : "", what);
+	                  L->file, L->where, L->where[0] ? ": " : "", what);
 }
 
 static void at(struct loader *L, const char *list, size_t i)
@@ -392,7 +392,7 @@ static int check_cast_sizes(struct loader *L)
 			n += c->characters[i].home == &c->universes[u];
 		if (n < 3)
 			return fail(L, "universe '%s' has %d characters (it needs at least 3)",
-				    c->universes[u].id, n);
+			            c->universes[u].id, n);
 	}
 	return 0;
 }
@@ -469,7 +469,8 @@ static int check_theme_cast(struct loader *L, const json_t *cast)
 		{
 			const char *s = json_string_value(r);
 			if (!s || (strcmp(s, "friend") != 0 && strcmp(s, "guide") != 0))
-				return fail(L, "cast.%s may only add \"friend\" or \"guide\"", beat);
+				return fail(L, "cast.%s may only add \"friend\" or \"guide\"",
+				            beat);
 		}
 		if (!json_is_array(roles))
 			return fail(L, "cast.%s must be an array", beat);
@@ -571,7 +572,7 @@ static int load_age(struct loader *L, struct sv_age *a, const json_t *obj)
 	a->page_words = need_int(L, obj, "page_words", 20, 1000);
 	const json_t *scale = json_object_get(obj, "words_scale");
 	if (!L->failed && (!json_is_number(scale) || json_number_value(scale) <= 0.1 ||
-			   json_number_value(scale) > 10))
+	                   json_number_value(scale) > 10))
 		return fail(L, "'words_scale' must be a number between 0.1 and 10");
 	a->words_scale = json_number_value(scale);
 	return L->failed ? -1 : 0;
@@ -658,10 +659,10 @@ static int check_ref(struct loader *L, const char *ref)
 		const char *const *keys;
 		size_t n;
 	} refs[] = {
-		{"@theme.", theme_templates, COUNT(theme_templates)},
-		{"@moral.", moral_templates, COUNT(moral_templates)},
-		{"@obstacle.", obstacle_templates, COUNT(obstacle_templates)},
-		{"@universe.", universe_templates, COUNT(universe_templates)},
+	    {"@theme.", theme_templates, COUNT(theme_templates)},
+	    {"@moral.", moral_templates, COUNT(moral_templates)},
+	    {"@obstacle.", obstacle_templates, COUNT(obstacle_templates)},
+	    {"@universe.", universe_templates, COUNT(universe_templates)},
 	};
 	for (size_t i = 0; i < COUNT(refs); i++) {
 		size_t n = strlen(refs[i].prefix);
@@ -699,13 +700,13 @@ static int check_item(struct loader *L, const json_t *item)
 		const json_t *cond = json_object_get(item, "if");
 		const json_t *max = json_object_get(item, "max");
 		const json_t *opt = json_object_get(item, "opt");
-		if (cond && (!json_is_string(cond) ||
-			     !sv_story_condition_known(json_string_value(cond))))
+		if (cond &&
+		    (!json_is_string(cond) || !sv_story_condition_known(json_string_value(cond))))
 			return fail(L, "unknown condition in 'if'");
 		if (opt && !json_is_boolean(opt))
 			return fail(L, "'opt' must be true or false");
 		if (max && (!json_is_integer(max) || json_integer_value(max) < 1 ||
-			    json_integer_value(max) > 9))
+		            json_integer_value(max) > 9))
 			return fail(L, "'max' must be a whole number from 1 to 9");
 		const json_t *then = json_object_get(item, "then");
 		if (then && check_item(L, then) < 0)
@@ -751,10 +752,9 @@ static int check_beat(struct loader *L, const json_t *beat)
 
 static int check_moods(struct loader *L, const json_t *moods)
 {
-	static const char *const keys[] = {"opening",	"call",	      "setout",	   "journey",
-					   "obstacle1", "obstacle2",  "obstacle3", "encounter",
-					   "rest",	"low_point",  "choice",	   "resolution",
-					   "closing"};
+	static const char *const keys[] = {
+	    "opening",   "call", "setout",    "journey", "obstacle1",  "obstacle2", "obstacle3",
+	    "encounter", "rest", "low_point", "choice",  "resolution", "closing"};
 	for (size_t i = 0; i < COUNT(keys); i++) {
 		if (need_strings(L, moods, keys[i], 1) < 0)
 			return -1;
@@ -857,15 +857,16 @@ static int public_extras(json_t *doc, const struct sv_catalog *c)
 		size_t k;
 		const json_t *cr;
 		json_array_foreach(json_object_get(c->universes[i].obj, "creatures"), k, cr)
-			json_array_append_new(names, json_deep_copy(json_object_get(cr, "many")));
+		    json_array_append_new(names, json_deep_copy(json_object_get(cr, "many")));
 		if (json_object_set_new(json_array_get(unis, i), "creatures", names) < 0)
 			return -1;
 	}
 	json_t *chars = json_object_get(doc, "characters");
 	for (size_t i = 0; i < c->n_characters; i++) {
 		const json_t *sp = json_object_get(c->characters[i].obj, "speech");
-		json_t *summary = json_pack("{s:O,s:O}", "style", json_object_get(sp, "style"),
-					    "catchphrases", json_object_get(sp, "catchphrases"));
+		json_t *summary = json_pack(
+		    "{s:s,s:o*}", "style", json_string_value(json_object_get(sp, "style")),
+		    "catchphrases", json_deep_copy(json_object_get(sp, "catchphrases")));
 		if (json_object_set_new(json_array_get(chars, i), "speech", summary) < 0)
 			return -1;
 	}
@@ -874,32 +875,29 @@ static int public_extras(json_t *doc, const struct sv_catalog *c)
 
 static json_t *public_doc(const struct sv_catalog *c)
 {
-	static const char *const ukeys[] = {"id",	   "name",    "description", "tone",
-					    "palette", "places", "objects",     "vocabulary"};
-	static const char *const ckeys[] = {"id",	"name",	  "universe", "species",
-					    "pronoun", "looks", "traits",   "voice"};
+	static const char *const ukeys[] = {"id",      "name",   "description", "tone",
+	                                    "palette", "places", "objects",     "vocabulary"};
+	static const char *const ckeys[] = {"id",      "name",  "universe", "species",
+	                                    "pronoun", "looks", "traits",   "voice"};
 	static const char *const tkeys[] = {"id", "name", "description"};
 	static const char *const lkeys[] = {"id", "name", "description", "min", "max"};
 	const char *lang = c->lang;
 	json_t *doc = json_pack(
-		"{s:s,s:o*,s:o*,s:o*,s:o*,s:o*,s:o*}", "language", lang, "universes",
-		public_list(json_object_get(c->docs[DOC_UNIVERSES], "universes"), ukeys,
-			    COUNT(ukeys), lang),
-		"characters",
-		public_list(json_object_get(c->docs[DOC_CHARACTERS], "characters"), ckeys,
-			    COUNT(ckeys), lang),
-		"themes",
-		public_list(json_object_get(c->docs[DOC_THEMES], "themes"), tkeys, COUNT(tkeys),
-			    lang),
-		"morals",
-		public_list(json_object_get(c->docs[DOC_MORALS], "morals"), tkeys, COUNT(tkeys),
-			    lang),
-		"ages",
-		public_list(json_object_get(c->docs[DOC_OPTIONS], "ages"), tkeys, COUNT(tkeys),
-			    lang),
-		"lengths",
-		public_list(json_object_get(c->docs[DOC_OPTIONS], "lengths"), lkeys, COUNT(lkeys),
-			    lang));
+	    "{s:s,s:o*,s:o*,s:o*,s:o*,s:o*,s:o*}", "language", lang, "universes",
+	    public_list(json_object_get(c->docs[DOC_UNIVERSES], "universes"), ukeys, COUNT(ukeys),
+	                lang),
+	    "characters",
+	    public_list(json_object_get(c->docs[DOC_CHARACTERS], "characters"), ckeys, COUNT(ckeys),
+	                lang),
+	    "themes",
+	    public_list(json_object_get(c->docs[DOC_THEMES], "themes"), tkeys, COUNT(tkeys), lang),
+	    "morals",
+	    public_list(json_object_get(c->docs[DOC_MORALS], "morals"), tkeys, COUNT(tkeys), lang),
+	    "ages",
+	    public_list(json_object_get(c->docs[DOC_OPTIONS], "ages"), tkeys, COUNT(tkeys), lang),
+	    "lengths",
+	    public_list(json_object_get(c->docs[DOC_OPTIONS], "lengths"), lkeys, COUNT(lkeys),
+	                lang));
 	if (!doc || json_object_size(doc) != 7 || public_extras(doc, c) < 0) {
 		json_decref(doc);
 		return NULL;
@@ -956,11 +954,11 @@ static int parse_doc(struct loader *L, int d, sv_story_file_fn fn, void *ctx)
 }
 
 struct sv_catalog *sv_story_catalog_load(const char *lang, sv_story_file_fn fn, void *ctx,
-					 struct sv_err *err)
+                                         struct sv_err *err)
 {
 	if (!valid_lang(lang)) {
 		sv_err_set(err, "invalid_value", "language", "unknown language '%.16s'",
-			   lang ? lang : "");
+		           lang ? lang : "");
 		return NULL;
 	}
 	struct sv_catalog *c = calloc(1, sizeof(*c));
@@ -1035,10 +1033,10 @@ FIND(sv_story_find_age, struct sv_age, ages, n_ages)
 FIND(sv_story_find_length, struct sv_length, lengths, n_lengths)
 
 static const struct sv_pronoun pronouns[] = {
-	{"she", "she", "her", "her", "herself", "was", "is", "has"},
-	{"he", "he", "him", "his", "himself", "was", "is", "has"},
-	{"it", "it", "it", "its", "itself", "was", "is", "has"},
-	{"they", "they", "them", "their", "themselves", "were", "are", "have"},
+    {"she", "she", "her", "her", "herself", "was", "is", "has"},
+    {"he", "he", "him", "his", "himself", "was", "is", "has"},
+    {"it", "it", "it", "its", "itself", "was", "is", "has"},
+    {"they", "they", "them", "their", "themselves", "were", "are", "have"},
 };
 
 const struct sv_pronoun *sv_story_pronoun(const char *id)

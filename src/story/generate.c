@@ -19,12 +19,11 @@ static json_t *scene_json(const struct sv_plan *pl, const struct sv_beat *b)
 	json_t *beat = sv_story_plan_beat_json(pl, b);
 	if (!beat)
 		return NULL;
-	json_t *scene = json_pack("{s:O,s:O,s:O,s:O,s:O,s:O}", "place",
-				  json_object_get(beat, "place"), "place_name",
-				  json_object_get(beat, "place_name"), "cast",
-				  json_object_get(beat, "cast"), "mood", json_object_get(beat, "mood"),
-				  "time_of_day", json_object_get(beat, "time_of_day"), "objects",
-				  json_object_get(beat, "objects"));
+	json_t *scene = json_pack(
+	    "{s:O,s:O,s:O,s:O,s:O,s:O}", "place", json_object_get(beat, "place"), "place_name",
+	    json_object_get(beat, "place_name"), "cast", json_object_get(beat, "cast"), "mood",
+	    json_object_get(beat, "mood"), "time_of_day", json_object_get(beat, "time_of_day"),
+	    "objects", json_object_get(beat, "objects"));
 	json_decref(beat);
 	return scene;
 }
@@ -33,8 +32,8 @@ static json_t *page_json(const struct sv_plan *pl, const struct sv_page *pg, int
 {
 	const struct sv_beat *b = &pl->beats[pg->beat];
 	return json_pack("{s:i,s:s,s:i,s:s,s:i,s:o*}", "number", number, "beat",
-			 sv_story_beat_names[b->kind], "plan_index", pg->beat, "text", pg->text,
-			 "words", pg->words, "scene", scene_json(pl, b));
+	                 sv_story_beat_names[b->kind], "plan_index", pg->beat, "text", pg->text,
+	                 "words", pg->words, "scene", scene_json(pl, b));
 }
 
 static json_t *plan_json(const struct sv_plan *pl)
@@ -50,7 +49,7 @@ static json_t *plan_json(const struct sv_plan *pl)
 }
 
 static json_t *pages_json(const struct sv_plan *pl, const struct sv_pages *pages,
-			  sv_story_progress_fn progress, void *ctx, int *words)
+                          sv_story_progress_fn progress, void *ctx, int *words)
 {
 	json_t *arr = json_array();
 	*words = 0;
@@ -67,23 +66,24 @@ static json_t *pages_json(const struct sv_plan *pl, const struct sv_pages *pages
 	return arr;
 }
 
+/* Copies, not references: a story never shares nodes with the catalog. */
 static json_t *universe_json(const struct sv_universe *u)
 {
-	return json_pack("{s:s,s:s,s:O,s:O}", "id", u->id, "name", u->name, "tone",
-			 json_object_get(u->obj, "tone"), "palette",
-			 json_object_get(u->obj, "palette"));
+	return json_pack("{s:s,s:s,s:s,s:o*}", "id", u->id, "name", u->name, "tone",
+	                 json_string_value(json_object_get(u->obj, "tone")), "palette",
+	                 json_deep_copy(json_object_get(u->obj, "palette")));
 }
 
-static json_t *assemble(const struct sv_plan *pl, const char *title,
-			const struct sv_pages *pages, sv_story_progress_fn progress, void *ctx)
+static json_t *assemble(const struct sv_plan *pl, const char *title, const struct sv_pages *pages,
+                        sv_story_progress_fn progress, void *ctx)
 {
 	int words = 0;
 	json_t *pages_arr = pages_json(pl, pages, progress, ctx, &words);
 	json_t *doc = json_pack("{s:i,s:s,s:s,s:o*,s:o*,s:o*,s:o*,s:o*,s:i}", "format",
-				STORY_FORMAT, "language", pl->c->lang, "title", title, "parameters",
-				sv_story_params_to_json(pl->p), "universe", universe_json(pl->u),
-				"cast", sv_story_plan_cast_json(pl), "plan", plan_json(pl), "pages",
-				pages_arr, "word_count", words);
+	                        STORY_FORMAT, "language", pl->c->lang, "title", title, "parameters",
+	                        sv_story_params_to_json(pl->p), "universe", universe_json(pl->u),
+	                        "cast", sv_story_plan_cast_json(pl), "plan", plan_json(pl), "pages",
+	                        pages_arr, "word_count", words);
 	if (doc && json_object_size(doc) != 9) {
 		json_decref(doc);
 		return NULL;
@@ -92,7 +92,7 @@ static json_t *assemble(const struct sv_plan *pl, const char *title,
 }
 
 json_t *sv_story_generate(const struct sv_catalog *c, const struct sv_story_params *p,
-			  sv_story_progress_fn progress, void *ctx, struct sv_err *err)
+                          sv_story_progress_fn progress, void *ctx, struct sv_err *err)
 {
 	struct sv_story_params params = *p; /* validated again, so a bad value never gets in */
 	if (sv_story_params_validate(c, &params, err) < 0)

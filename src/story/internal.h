@@ -15,7 +15,15 @@
 #include <stddef.h>
 
 /* The data files of one language, in load order. */
-enum sv_doc { DOC_UNIVERSES, DOC_CHARACTERS, DOC_THEMES, DOC_MORALS, DOC_OPTIONS, DOC_BEATS, DOC_N };
+enum sv_doc {
+	DOC_UNIVERSES,
+	DOC_CHARACTERS,
+	DOC_THEMES,
+	DOC_MORALS,
+	DOC_OPTIONS,
+	DOC_BEATS,
+	DOC_N
+};
 extern const char *const sv_story_doc_names[DOC_N];
 
 /* Everyone who can be named in a template; the first five are the cast. */
@@ -105,7 +113,7 @@ struct sv_catalog {
 typedef int (*sv_story_file_fn)(void *ctx, const char *name, const char **data, size_t *len);
 /* sv_story_catalog_new with the files coming from fn instead of the embedded assets. */
 struct sv_catalog *sv_story_catalog_load(const char *lang, sv_story_file_fn fn, void *ctx,
-					 struct sv_err *err);
+                                         struct sv_err *err);
 
 const struct sv_universe *sv_story_find_universe(const struct sv_catalog *c, const char *id);
 const struct sv_character *sv_story_find_character(const struct sv_catalog *c, const char *id);
@@ -169,8 +177,8 @@ struct sv_beat {
 	const char *time;
 	const char *objects[2];
 	const json_t *obstacle; /* obstacle beats only */
-	int size;		/* obstacle size 1..3 */
-	int thinker;		/* who solves it: a role present */
+	int size;               /* obstacle size 1..3 */
+	int thinker;            /* who solves it: a role present */
 	int target_words;
 };
 
@@ -178,7 +186,7 @@ struct sv_actor {
 	const char *name, *species, *looks;
 	const struct sv_pronoun *pronoun;
 	const struct sv_universe *home; /* NULL for the child */
-	const struct sv_character *ch;	/* NULL for the child and the friend */
+	const struct sv_character *ch;  /* NULL for the child and the friend */
 	const json_t *traits, *speech, *voice;
 	int visitor;
 };
@@ -202,7 +210,7 @@ struct sv_plan {
 };
 
 int sv_story_plan_build(const struct sv_catalog *c, const struct sv_story_params *p,
-			struct sv_plan *pl, struct sv_err *err);
+                        struct sv_plan *pl, struct sv_err *err);
 void sv_story_plan_free(struct sv_plan *pl);
 json_t *sv_story_plan_cast_json(const struct sv_plan *pl);
 json_t *sv_story_plan_beat_json(const struct sv_plan *pl, const struct sv_beat *b);
@@ -230,7 +238,7 @@ struct sv_pages {
 /* Whether a script item's "if" names a condition the realiser knows. */
 int sv_story_condition_known(const char *name);
 int sv_story_realise(const struct sv_plan *pl, char **title, struct sv_pages *out,
-		     struct sv_err *err);
+                     struct sv_err *err);
 void sv_story_pages_free(struct sv_pages *pages);
 
 #endif

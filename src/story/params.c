@@ -13,7 +13,7 @@
 #include <string.h>
 
 #define CHILD_NAME_MAX 40
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+#define COUNT(a)       (sizeof(a) / sizeof((a)[0]))
 
 void sv_story_params_init(struct sv_story_params *p)
 {
@@ -34,7 +34,14 @@ static void quotable(char *out, size_t cap, const char *s)
 	out[n] = '\0';
 }
 
-enum list_kind { LIST_UNIVERSES, LIST_CHARACTERS, LIST_THEMES, LIST_MORALS, LIST_AGES, LIST_LENGTHS };
+enum list_kind {
+	LIST_UNIVERSES,
+	LIST_CHARACTERS,
+	LIST_THEMES,
+	LIST_MORALS,
+	LIST_AGES,
+	LIST_LENGTHS
+};
 
 static const char *list_id(const struct sv_catalog *c, enum list_kind k, size_t i)
 {
@@ -66,22 +73,22 @@ static void join_ids(char *out, size_t cap, const struct sv_catalog *c, enum lis
 }
 
 static int unknown_id(const struct sv_catalog *c, enum list_kind k, const char *field,
-		      const char *value, struct sv_err *err)
+                      const char *value, struct sv_err *err)
 {
 	char ids[300], q[40];
 	join_ids(ids, sizeof(ids), c, k);
 	quotable(q, sizeof(q), value);
 	return sv_err_set(err, "unknown_id", field, "unknown %s '%s' (choose one of: %s)", field, q,
-			  ids);
+	                  ids);
 }
 
 static int missing(const struct sv_catalog *c, enum list_kind k, const char *field,
-		   struct sv_err *err)
+                   struct sv_err *err)
 {
 	char ids[300];
 	join_ids(ids, sizeof(ids), c, k);
 	return sv_err_set(err, "missing_field", field, "%s is required (choose one of: %s)", field,
-			  ids);
+	                  ids);
 }
 
 /* ---- child names ---- */
@@ -91,13 +98,12 @@ static int missing(const struct sv_catalog *c, enum list_kind k, const char *fie
 static const struct {
 	uint32_t lo, hi;
 } not_letters[] = {
-	{0x80, 0xA9},	    {0xAB, 0xB4},	{0xB6, 0xB9},	    {0xBB, 0xBF},
-	{0xD7, 0xD7},	    {0xF7, 0xF7},	{0x0660, 0x0669},   {0x06F0, 0x06F9},
-	{0x0966, 0x096F},   {0x115F, 0x1160},	{0x2000, 0x2018},   {0x201A, 0x206F},
-	{0x2070, 0x2BFF},   {0x2E00, 0x2E7F},	{0x3000, 0x303F},   {0x3164, 0x3164},
-	{0xD800, 0xF8FF},   {0xFE00, 0xFE1F},	{0xFE30, 0xFE6F},   {0xFEFF, 0xFEFF},
-	{0xFF00, 0xFF20},   {0xFF3B, 0xFF40},	{0xFF5B, 0xFF65},   {0xFFA0, 0xFFA0},
-	{0xFFF0, 0xFFFF},   {0x1D400, 0x1D7FF}, {0x1F000, 0x1FBFF}, {0xE0000, 0x10FFFF},
+    {0x80, 0xA9},       {0xAB, 0xB4},       {0xB6, 0xB9},        {0xBB, 0xBF},     {0xD7, 0xD7},
+    {0xF7, 0xF7},       {0x0660, 0x0669},   {0x06F0, 0x06F9},    {0x0966, 0x096F}, {0x115F, 0x1160},
+    {0x2000, 0x2018},   {0x201A, 0x206F},   {0x2070, 0x2BFF},    {0x2E00, 0x2E7F}, {0x3000, 0x303F},
+    {0x3164, 0x3164},   {0xD800, 0xF8FF},   {0xFE00, 0xFE1F},    {0xFE30, 0xFE6F}, {0xFEFF, 0xFEFF},
+    {0xFF00, 0xFF20},   {0xFF3B, 0xFF40},   {0xFF5B, 0xFF65},    {0xFFA0, 0xFFA0}, {0xFFF0, 0xFFFF},
+    {0x1D400, 0x1D7FF}, {0x1F000, 0x1FBFF}, {0xE0000, 0x10FFFF},
 };
 
 /* Decodes one UTF-8 sequence; returns its length, or 0 when it is malformed
@@ -105,9 +111,11 @@ static const struct {
 static int utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
 {
 	static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
-	int n = s[0] < 0x80 ? 1 : (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3
-			      : (s[0] & 0xF8) == 0xF0	     ? 4
-							     : 0;
+	int n = s[0] < 0x80             ? 1
+	        : (s[0] & 0xE0) == 0xC0 ? 2
+	        : (s[0] & 0xF0) == 0xE0 ? 3
+	        : (s[0] & 0xF8) == 0xF0 ? 4
+	                                : 0;
 	if (n == 0 || (size_t)n > len)
 		return 0;
 	uint32_t v = n == 1 ? s[0] : (uint32_t)(s[0] & (0x7F >> n));
@@ -148,18 +156,18 @@ static int normalise_name(const char *in, size_t len, char *out, struct sv_err *
 		int k = utf8_decode(s + i, len - i, &cp);
 		if (k == 0)
 			return sv_err_set(err, "invalid_value", "child_name",
-					  "child_name must be valid UTF-8 text");
+			                  "child_name must be valid UTF-8 text");
 		if (!name_char_ok(cp, &letter))
 			return sv_err_set(err, "invalid_value", "child_name",
-					  "child_name may only hold letters, spaces, hyphens, "
-					  "apostrophes and full stops");
+			                  "child_name may only hold letters, spaces, hyphens, "
+			                  "apostrophes and full stops");
 		if (cp == ' ') {
 			pending_space = n > 0;
 		} else {
 			if (n + (size_t)pending_space + (size_t)k > CHILD_NAME_MAX)
 				return sv_err_set(err, "invalid_value", "child_name",
-						  "child_name must be at most %d bytes long",
-						  CHILD_NAME_MAX);
+				                  "child_name must be at most %d bytes long",
+				                  CHILD_NAME_MAX);
 			if (pending_space)
 				out[n++] = ' ';
 			memcpy(out + n, s + i, (size_t)k);
@@ -171,16 +179,16 @@ static int normalise_name(const char *in, size_t len, char *out, struct sv_err *
 	out[n] = '\0';
 	if (n == 0 || !letter)
 		return sv_err_set(err, "invalid_value", "child_name",
-				  "child_name must hold at least one letter (1 to %d bytes)",
-				  CHILD_NAME_MAX);
+		                  "child_name must hold at least one letter (1 to %d bytes)",
+		                  CHILD_NAME_MAX);
 	return 0;
 }
 
 /* ---- defaults ---- */
 
 static const struct sv_character *default_sidekick(const struct sv_catalog *c,
-						   const struct sv_universe *u,
-						   const struct sv_character *hero, uint64_t seed)
+                                                   const struct sv_universe *u,
+                                                   const struct sv_character *hero, uint64_t seed)
 {
 	const struct sv_character *pool[256];
 	size_t n = 0;
@@ -197,8 +205,7 @@ static void set_id(char *dst, const char *id)
 }
 
 /* Checks the optional ids and fills the ones left empty. */
-static int check_choices(const struct sv_catalog *c, struct sv_story_params *p,
-			 struct sv_err *err)
+static int check_choices(const struct sv_catalog *c, struct sv_story_params *p, struct sv_err *err)
 {
 	if (!p->theme[0])
 		set_id(p->theme, c->themes[sv_story_subseed(p->seed, "theme", 0) % c->n_themes].id);
@@ -240,18 +247,18 @@ static int check_cast(const struct sv_catalog *c, struct sv_story_params *p, str
 		return unknown_id(c, LIST_CHARACTERS, "sidekick", p->sidekick, err);
 	if (strcmp(p->sidekick, p->hero) == 0)
 		return sv_err_set(err, "invalid_value", "sidekick",
-				  "sidekick must be a different character from the hero '%s'",
-				  p->hero);
+		                  "sidekick must be a different character from the hero '%s'",
+		                  p->hero);
 	return 0;
 }
 
 int sv_story_params_validate(const struct sv_catalog *c, struct sv_story_params *p,
-			     struct sv_err *err)
+                             struct sv_err *err)
 {
 	if (p->seed > SV_STORY_SEED_MAX)
 		return sv_err_set(err, "invalid_value", "seed",
-				  "seed must be a whole number from 0 to %llu",
-				  (unsigned long long)SV_STORY_SEED_MAX);
+		                  "seed must be a whole number from 0 to %llu",
+		                  (unsigned long long)SV_STORY_SEED_MAX);
 	if (check_cast(c, p, err) < 0 || check_choices(c, p, err) < 0)
 		return -1;
 	if (!p->child_name[0]) {
@@ -262,7 +269,7 @@ int sv_story_params_validate(const struct sv_catalog *c, struct sv_story_params 
 	size_t len = strnlen(p->child_name, sizeof(p->child_name));
 	if (len == sizeof(p->child_name))
 		return sv_err_set(err, "invalid_value", "child_name",
-				  "child_name must be at most %d bytes long", CHILD_NAME_MAX);
+		                  "child_name must be at most %d bytes long", CHILD_NAME_MAX);
 	if (normalise_name(p->child_name, len, name, err) < 0)
 		return -1;
 	memcpy(p->child_name, name, strlen(name) + 1);
@@ -279,15 +286,15 @@ static const struct field {
 	enum field_kind kind;
 	enum list_kind list;
 } fields[] = {
-	{"universe", offsetof(struct sv_story_params, universe), F_ID, LIST_UNIVERSES},
-	{"hero", offsetof(struct sv_story_params, hero), F_ID, LIST_CHARACTERS},
-	{"sidekick", offsetof(struct sv_story_params, sidekick), F_ID, LIST_CHARACTERS},
-	{"theme", offsetof(struct sv_story_params, theme), F_ID, LIST_THEMES},
-	{"moral", offsetof(struct sv_story_params, moral), F_ID, LIST_MORALS},
-	{"age", offsetof(struct sv_story_params, age), F_ID, LIST_AGES},
-	{"length", offsetof(struct sv_story_params, length), F_ID, LIST_LENGTHS},
-	{"child_name", offsetof(struct sv_story_params, child_name), F_NAME, 0},
-	{"seed", 0, F_SEED, 0},
+    {"universe", offsetof(struct sv_story_params, universe), F_ID, LIST_UNIVERSES},
+    {"hero", offsetof(struct sv_story_params, hero), F_ID, LIST_CHARACTERS},
+    {"sidekick", offsetof(struct sv_story_params, sidekick), F_ID, LIST_CHARACTERS},
+    {"theme", offsetof(struct sv_story_params, theme), F_ID, LIST_THEMES},
+    {"moral", offsetof(struct sv_story_params, moral), F_ID, LIST_MORALS},
+    {"age", offsetof(struct sv_story_params, age), F_ID, LIST_AGES},
+    {"length", offsetof(struct sv_story_params, length), F_ID, LIST_LENGTHS},
+    {"child_name", offsetof(struct sv_story_params, child_name), F_NAME, 0},
+    {"seed", 0, F_SEED, 0},
 };
 
 static const struct field *find_field(const char *name)
@@ -300,22 +307,22 @@ static const struct field *find_field(const char *name)
 }
 
 static int read_seed(const json_t *v, struct sv_story_params *p, int *seed_given,
-		     struct sv_err *err)
+                     struct sv_err *err)
 {
 	if (!json_is_integer(v))
 		return sv_err_set(err, "invalid_type", "seed", "seed must be a whole number");
 	json_int_t s = json_integer_value(v);
 	if (s < 0 || (uint64_t)s > SV_STORY_SEED_MAX)
 		return sv_err_set(err, "invalid_value", "seed",
-				  "seed must be a whole number from 0 to %llu",
-				  (unsigned long long)SV_STORY_SEED_MAX);
+		                  "seed must be a whole number from 0 to %llu",
+		                  (unsigned long long)SV_STORY_SEED_MAX);
 	p->seed = (uint64_t)s;
 	*seed_given = 1;
 	return 0;
 }
 
 static int read_field(const struct sv_catalog *c, const struct field *f, const json_t *v,
-		      struct sv_story_params *p, int *seed_given, struct sv_err *err)
+                      struct sv_story_params *p, int *seed_given, struct sv_err *err)
 {
 	if (json_is_null(v))
 		return 0; /* the same as leaving it out */
@@ -341,15 +348,15 @@ static int unknown_field(const char *key, struct sv_err *err)
 	quotable(q, sizeof(q), key);
 	for (size_t i = 0; i < COUNT(fields); i++)
 		n += (size_t)snprintf(names + n, sizeof(names) - n, "%s%s", i ? ", " : "",
-				      fields[i].name);
+		                      fields[i].name);
 	char field[sizeof(err->field)];
 	snprintf(field, sizeof(field), "%s", q);
 	return sv_err_set(err, "unknown_field", field, "unknown field '%s' (allowed: %s)", q,
-			  names);
+	                  names);
 }
 
 int sv_story_params_from_json(const struct sv_catalog *c, const json_t *obj,
-			      struct sv_story_params *p, int *seed_given, struct sv_err *err)
+                              struct sv_story_params *p, int *seed_given, struct sv_err *err)
 {
 	/* A seed the caller put in p beforehand stays when the request has none. */
 	uint64_t seed = p->seed & SV_STORY_SEED_MAX;
@@ -359,7 +366,8 @@ int sv_story_params_from_json(const struct sv_catalog *c, const json_t *obj,
 	if (seed_given)
 		*seed_given = 0;
 	if (!json_is_object(obj))
-		return sv_err_set(err, "invalid_type", "", "the story request must be a JSON object");
+		return sv_err_set(err, "invalid_type", "",
+		                  "the story request must be a JSON object");
 	const char *key;
 	const json_t *v;
 	json_object_foreach((json_t *)obj, key, v)
@@ -378,7 +386,7 @@ int sv_story_params_from_json(const struct sv_catalog *c, const json_t *obj,
 json_t *sv_story_params_to_json(const struct sv_story_params *p)
 {
 	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "universe", p->universe, "hero",
-			 p->hero, "sidekick", p->sidekick, "theme", p->theme, "moral", p->moral,
-			 "age", p->age, "length", p->length, "child_name", p->child_name, "seed",
-			 (json_int_t)p->seed);
+	                 p->hero, "sidekick", p->sidekick, "theme", p->theme, "moral", p->moral,
+	                 "age", p->age, "length", p->length, "child_name", p->child_name, "seed",
+	                 (json_int_t)p->seed);
 }

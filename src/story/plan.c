@@ -19,8 +19,8 @@
 #include <string.h>
 
 const char *const sv_story_beat_names[BEAT_N] = {
-	"opening", "call",	"setout",    "journey",	   "obstacle", "encounter",
-	"rest",	   "low_point", "choice",    "resolution", "closing",
+    "opening", "call",      "setout", "journey",    "obstacle", "encounter",
+    "rest",    "low_point", "choice", "resolution", "closing",
 };
 
 const char *const sv_story_role_names[ROLE_N] = {"hero", "sidekick", "child", "guide", "friend"};
@@ -30,12 +30,10 @@ const char *const sv_story_role_names[ROLE_N] = {"hero", "sidekick", "child", "g
 
 /* Who is on stage in each kind of beat before the theme adds anyone. */
 static const unsigned base_cast[BEAT_N] = {
-	[BEAT_OPENING] = TRIO,		      [BEAT_CALL] = TRIO | BIT(ROLE_GUIDE),
-	[BEAT_SETOUT] = TRIO | BIT(ROLE_GUIDE), [BEAT_JOURNEY] = TRIO,
-	[BEAT_OBSTACLE] = TRIO,		      [BEAT_ENCOUNTER] = TRIO,
-	[BEAT_REST] = TRIO,
-	[BEAT_LOW_POINT] = TRIO,	      [BEAT_CHOICE] = TRIO,
-	[BEAT_RESOLUTION] = TRIO,	      [BEAT_CLOSING] = TRIO,
+    [BEAT_OPENING] = TRIO,    [BEAT_CALL] = TRIO,      [BEAT_SETOUT] = TRIO | BIT(ROLE_GUIDE),
+    [BEAT_JOURNEY] = TRIO,    [BEAT_OBSTACLE] = TRIO,  [BEAT_ENCOUNTER] = TRIO,
+    [BEAT_REST] = TRIO,       [BEAT_LOW_POINT] = TRIO, [BEAT_CHOICE] = TRIO,
+    [BEAT_RESOLUTION] = TRIO, [BEAT_CLOSING] = TRIO,
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -74,7 +72,8 @@ json_t *sv_story_cast_roles_json(unsigned cast)
 {
 	json_t *arr = json_array();
 	for (int r = 0; arr && r < ROLE_N; r++) {
-		if ((cast & BIT(r)) && json_array_append_new(arr, json_string(sv_story_role_names[r])))
+		if ((cast & BIT(r)) &&
+		    json_array_append_new(arr, json_string(sv_story_role_names[r])))
 			return json_decref(arr), NULL;
 	}
 	return arr;
@@ -83,7 +82,7 @@ json_t *sv_story_cast_roles_json(unsigned cast)
 /* ---- the cast ---- */
 
 static void actor_from_character(struct sv_actor *a, const struct sv_character *ch,
-				 const struct sv_universe *u)
+                                 const struct sv_universe *u)
 {
 	a->ch = ch;
 	a->name = ch->name;
@@ -144,7 +143,7 @@ static void cast_friend(struct sv_plan *pl, struct sv_rng *r)
 	a->species = json_string_value(json_object_get(json_array_get(creatures, k), "one"));
 	if (nc > 1 && strcmp(a->species, pl->critter) == 0) /* the moral's creature is another */
 		a->species = json_string_value(
-			json_object_get(json_array_get(creatures, (k + 1) % nc), "one"));
+		    json_object_get(json_array_get(creatures, (k + 1) % nc), "one"));
 	snprintf(pl->friend_looks, sizeof(pl->friend_looks), "a little %s", a->species);
 	a->looks = pl->friend_looks;
 	a->pronoun = sv_story_pronoun(sv_rng_below(r, 2) ? "she" : "he");
@@ -257,17 +256,22 @@ static int pool_pick(struct obstacle_pool *op, struct sv_rng *r, int size, int t
 	return n ? idx[sv_rng_below(r, (uint32_t)n)] : -1;
 }
 
+/* An unused obstacle of the wanted size (from the theme three times in four),
+ * else of the nearest size, else any; the pool starts over only when empty. */
 static const json_t *choose_obstacle(struct obstacle_pool *op, struct sv_rng *r, int size)
 {
 	int prefer_theme = sv_rng_below(r, 4) != 0;
-	int k = pool_pick(op, r, size, prefer_theme);
-	if (k < 0)
-		k = pool_pick(op, r, size, !prefer_theme);
-	if (k < 0)
-		k = pool_pick(op, r, 0, 1);
-	if (k < 0)
-		k = pool_pick(op, r, 0, 0);
-	if (k < 0) { /* everything used: start again */
+	static const int offsets[] = {0, -1, 1, -2, 2};
+	int k = -1;
+	for (size_t i = 0; k < 0 && i < COUNT(offsets); i++) {
+		int want = size + offsets[i];
+		if (want < 1 || want > 3)
+			continue;
+		k = pool_pick(op, r, want, prefer_theme);
+		if (k < 0)
+			k = pool_pick(op, r, want, !prefer_theme);
+	}
+	if (k < 0) {
 		memset(op->used, 0, sizeof(op->used));
 		k = pool_pick(op, r, 0, 1);
 	}
@@ -287,9 +291,9 @@ static void assign_obstacles(struct sv_plan *pl, struct sv_rng *r)
 		struct sv_beat *beat = &pl->beats[b];
 		if (beat->kind != BEAT_OBSTACLE)
 			continue;
-		int size = 1 + (i++ * 3) / total;
-		beat->obstacle = choose_obstacle(&op, r, size);
-		beat->size = obstacle_size(beat->obstacle);
+		/* the planned size grows through the story, whatever the obstacle's own */
+		beat->size = 1 + (i++ * 3) / total;
+		beat->obstacle = choose_obstacle(&op, r, beat->size);
 	}
 }
 
@@ -316,7 +320,8 @@ static void assign_places(struct sv_plan *pl, struct sv_rng *r)
 		switch (beat->kind) {
 		case BEAT_JOURNEY:
 		case BEAT_OBSTACLE:
-			if (beat->kind == BEAT_JOURNEY || b == 0 || pl->beats[b - 1].kind != BEAT_JOURNEY)
+			if (beat->kind == BEAT_JOURNEY || b == 0 ||
+			    pl->beats[b - 1].kind != BEAT_JOURNEY)
 				here = n ? stops[next++ % n] : pl->far;
 			break;
 		case BEAT_LOW_POINT:
@@ -372,13 +377,13 @@ static void assign_moods(struct sv_plan *pl, struct sv_rng *r)
 
 static unsigned theme_cast(const struct sv_theme *t, enum sv_beat_kind kind)
 {
-	const json_t *roles = json_object_get(json_object_get(t->obj, "cast"),
-					      sv_story_beat_names[kind]);
+	const json_t *roles =
+	    json_object_get(json_object_get(t->obj, "cast"), sv_story_beat_names[kind]);
 	unsigned cast = 0;
 	size_t i;
 	const json_t *v;
-	json_array_foreach(roles, i, v)
-		cast |= BIT(strcmp(json_string_value(v), "guide") == 0 ? ROLE_GUIDE : ROLE_FRIEND);
+	json_array_foreach(roles, i, v) cast |=
+	    BIT(strcmp(json_string_value(v), "guide") == 0 ? ROLE_GUIDE : ROLE_FRIEND);
 	return cast;
 }
 
@@ -401,13 +406,16 @@ static void assign_cast_and_objects(struct sv_plan *pl, struct sv_rng *r)
 	for (int b = 0; b < pl->n_beats; b++) {
 		struct sv_beat *beat = &pl->beats[b];
 		beat->cast = base_cast[beat->kind] | theme_cast(pl->theme, beat->kind);
+		if (beat->kind == BEAT_CALL) /* whoever brings the news is there */
+			beat->cast |= BIT(pl->theme->caller);
 		if (beat->kind == BEAT_OBSTACLE)
 			last = beat->thinker = choose_thinker(beat, r, last);
 		for (int k = 0; k < 2; k++) {
 			do {
-				beat->objects[k] = sv_story_str_at(objects, sv_rng_below(r, (uint32_t)n));
+				beat->objects[k] =
+				    sv_story_str_at(objects, sv_rng_below(r, (uint32_t)n));
 			} while (n > 2 && (beat->objects[k] == pl->thing ||
-					   (k == 1 && beat->objects[1] == beat->objects[0])));
+			                   (k == 1 && beat->objects[1] == beat->objects[0])));
 		}
 	}
 }
@@ -417,12 +425,11 @@ static void assign_targets(struct sv_plan *pl)
 	const json_t *beats = json_object_get(pl->c->beats, "beats");
 	double sum = 0, total = pl->length->words * pl->age->words_scale;
 	for (int b = 0; b < pl->n_beats; b++)
-		sum += json_number_value(
-			json_object_get(json_object_get(beats, sv_story_beat_names[pl->beats[b].kind]),
-					"weight"));
+		sum += json_number_value(json_object_get(
+		    json_object_get(beats, sv_story_beat_names[pl->beats[b].kind]), "weight"));
 	for (int b = 0; b < pl->n_beats; b++) {
 		double w = json_number_value(json_object_get(
-			json_object_get(beats, sv_story_beat_names[pl->beats[b].kind]), "weight"));
+		    json_object_get(beats, sv_story_beat_names[pl->beats[b].kind]), "weight"));
 		pl->beats[b].target_words = (int)(total * w / sum + 0.5);
 	}
 }
@@ -440,7 +447,7 @@ static int find_all(struct sv_plan *pl, struct sv_err *err)
 	pl->length = sv_story_find_length(c, p->length);
 	if (!pl->u || !pl->theme || !pl->moral || !pl->age || !pl->length)
 		return sv_err_set(err, "invalid_value", "",
-				  "story parameters must be validated before generating");
+		                  "story parameters must be validated before generating");
 	return 0;
 }
 
@@ -450,7 +457,7 @@ static uint64_t story_seed(const struct sv_story_params *p)
 {
 	char key[8 * SV_STORY_ID_MAX];
 	snprintf(key, sizeof(key), "%s|%s|%s|%s|%s|%s|%s", p->universe, p->hero, p->sidekick,
-		 p->theme, p->moral, p->age, p->length);
+	         p->theme, p->moral, p->age, p->length);
 	return sv_story_subseed(p->seed, key, 0);
 }
 
@@ -463,12 +470,12 @@ static void choose_props(struct sv_plan *pl, struct sv_rng *r)
 	pl->thing = pick_str(r, json_object_get(u, "objects"));
 	pl->snack = pick_str(r, json_object_get(u, "snacks"));
 	pl->critter = json_string_value(json_object_get(
-		json_array_get(creatures, sv_rng_below(r, (uint32_t)json_array_size(creatures))),
-		"one"));
+	    json_array_get(creatures, sv_rng_below(r, (uint32_t)json_array_size(creatures))),
+	    "one"));
 }
 
 int sv_story_plan_build(const struct sv_catalog *c, const struct sv_story_params *p,
-			struct sv_plan *pl, struct sv_err *err)
+                        struct sv_plan *pl, struct sv_err *err)
 {
 	memset(pl, 0, sizeof(*pl));
 	pl->c = c;
@@ -512,8 +519,8 @@ static json_t *actor_json(const struct sv_plan *pl, int role)
 {
 	const struct sv_actor *a = &pl->actors[role];
 	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "role", sv_story_role_names[role],
-			      "name", a->name, "species", a->species, "looks", a->looks, "pronoun",
-			      a->pronoun->id, "visitor", a->visitor);
+	                      "name", a->name, "species", a->species, "looks", a->looks, "pronoun",
+	                      a->pronoun->id, "visitor", a->visitor);
 	if (!o)
 		return NULL;
 	int bad = set_opt(o, "traits", a->traits) || set_opt(o, "voice", a->voice);
@@ -540,8 +547,8 @@ json_t *sv_story_plan_cast_json(const struct sv_plan *pl)
 static json_t *beat_objects(const struct sv_plan *pl, const struct sv_beat *b)
 {
 	json_t *arr = json_pack("[s,s]", b->objects[0], b->objects[1]);
-	int with_thing = pl->theme->uses_thing &&
-			 (b->kind == BEAT_CALL || b->kind == BEAT_RESOLUTION);
+	int with_thing =
+	    pl->theme->uses_thing && (b->kind == BEAT_CALL || b->kind == BEAT_RESOLUTION);
 	if (arr && with_thing && json_array_append_new(arr, json_string(pl->thing)) < 0)
 		return json_decref(arr), NULL;
 	return arr;
@@ -552,25 +559,25 @@ static int beat_extras(const struct sv_plan *pl, const struct sv_beat *b, json_t
 	if (json_object_set_new(o, "target_words", json_integer(b->target_words)) < 0)
 		return -1;
 	if (b->kind == BEAT_OBSTACLE)
-		return json_object_set_new(o, "obstacle",
-					   json_pack("{s:O,s:i,s:s}", "id",
-						     json_object_get(b->obstacle, "id"), "size",
-						     b->size, "solved_by",
-						     sv_story_role_names[b->thinker]));
+		return json_object_set_new(
+		    o, "obstacle",
+		    json_pack("{s:s,s:i,s:s}", "id",
+		              json_string_value(json_object_get(b->obstacle, "id")), "size",
+		              b->size, "solved_by", sv_story_role_names[b->thinker]));
 	if (b->kind == BEAT_CHOICE)
 		return json_object_set_new(o, "choice",
-					   json_pack("{s:s,s:s}", "moral", pl->moral->id, "chooser",
-						     sv_story_role_names[pl->chooser]));
+		                           json_pack("{s:s,s:s}", "moral", pl->moral->id, "chooser",
+		                                     sv_story_role_names[pl->chooser]));
 	return 0;
 }
 
 json_t *sv_story_plan_beat_json(const struct sv_plan *pl, const struct sv_beat *b)
 {
-	json_t *o = json_pack("{s:s,s:i,s:s,s:s,s:o*,s:s,s:s,s:o*}", "beat",
-			      sv_story_beat_names[b->kind], "act", b->act, "place", b->place->id,
-			      "place_name", b->place->name, "cast", sv_story_cast_roles_json(b->cast),
-			      "mood", b->mood, "time_of_day", b->time, "objects",
-			      beat_objects(pl, b));
+	json_t *o =
+	    json_pack("{s:s,s:i,s:s,s:s,s:o*,s:s,s:s,s:o*}", "beat", sv_story_beat_names[b->kind],
+	              "act", b->act, "place", b->place->id, "place_name", b->place->name, "cast",
+	              sv_story_cast_roles_json(b->cast), "mood", b->mood, "time_of_day", b->time,
+	              "objects", beat_objects(pl, b));
 	if (!o || json_object_size(o) != 8 || beat_extras(pl, b, o) < 0)
 		return json_decref(o), NULL;
 	return o;

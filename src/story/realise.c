@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BIT(r)	 (1u << (r))
+#define BIT(r)   (1u << (r))
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* When each template was last used in this story (0: never), keyed by pointer. */
@@ -150,10 +150,10 @@ static int level_lists(const struct writer *w, const json_t *node, const json_t 
 	if (below && json_array_size(own) < 2)
 		lists[n++] = below;
 	for (int d = 1; n == 0 && d < 3; d++) {
-		const json_t *lower = w->level - d >= 1 ? json_object_get(node, keys[w->level - d - 1])
-							: NULL;
-		const json_t *higher = w->level + d <= 3 ? json_object_get(node, keys[w->level + d - 1])
-							 : NULL;
+		const json_t *lower =
+		    w->level - d >= 1 ? json_object_get(node, keys[w->level - d - 1]) : NULL;
+		const json_t *higher =
+		    w->level + d <= 3 ? json_object_get(node, keys[w->level + d - 1]) : NULL;
 		if (lower || higher)
 			lists[n++] = lower ? lower : higher;
 	}
@@ -229,7 +229,7 @@ static const char *trait(const struct sv_actor *a, size_t i)
 
 /* The value of {role.attr}; poss is built in scratch. */
 static const char *role_value(const struct writer *w, int role, const char *attr, char *scratch,
-			      size_t cap)
+                              size_t cap)
 {
 	const struct sv_actor *a = &w->pl->actors[resolve_role(w, role)];
 	const struct sv_pronoun *pn = a->pronoun;
@@ -237,11 +237,13 @@ static const char *role_value(const struct writer *w, int role, const char *attr
 		const char *attr;
 		const char *value;
 	} simple[] = {
-		{"", a->name},	       {"they", pn->they},   {"them", pn->them},  {"their", pn->their},
-		{"self", pn->self},    {"was", pn->was},     {"is", pn->is},	  {"has", pn->has},
-		{"species", a->species}, {"looks", a->looks}, {"trait", trait(a, 0)},
-		{"trait2", trait(a, 1)}, {"trait3", trait(a, 2)},
-		{"home", a->home ? a->home->name : "our world"},
+	    {"", a->name},           {"they", pn->they},
+	    {"them", pn->them},      {"their", pn->their},
+	    {"self", pn->self},      {"was", pn->was},
+	    {"is", pn->is},          {"has", pn->has},
+	    {"species", a->species}, {"looks", a->looks},
+	    {"trait", trait(a, 0)},  {"trait2", trait(a, 1)},
+	    {"trait3", trait(a, 2)}, {"home", a->home ? a->home->name : "our world"},
 	};
 	for (size_t i = 0; i < COUNT(simple); i++) {
 		if (strcmp(simple[i].attr, attr) == 0)
@@ -281,26 +283,26 @@ static const char *word_value(struct writer *w, const char *ident, char *scratch
 		const char *ident;
 		const char *value;
 	} words[] = {
-		{"universe", pl->u->name},
-		{"home", pl->home->name},
-		{"home_desc", pl->home->description},
-		{"far", pl->far->name},
-		{"place", place->name},
-		{"place_desc", place->description},
-		{"thing", pl->thing},
-		{"snack", pl->snack},
-		{"critter", pl->critter},
-		{"goal", w->goal},
-		{"group", w->group},
-		{"obstacle", w->obstacle},
-		{"time", b ? b->time : "morning"},
-		{"object", b ? b->objects[0] : pl->thing},
-		{"object2", b ? b->objects[1] : pl->thing},
-		{"barrier", w->barrier},
-		{"weather", w->weather},
-		{"creature", w->creature},
-		{"creature_one", w->creature_one},
-		{"move", w->move},
+	    {"universe", pl->u->name},
+	    {"home", pl->home->name},
+	    {"home_desc", pl->home->description},
+	    {"far", pl->far->name},
+	    {"place", place->name},
+	    {"place_desc", place->description},
+	    {"thing", pl->thing},
+	    {"snack", pl->snack},
+	    {"critter", pl->critter},
+	    {"goal", w->goal},
+	    {"group", w->group},
+	    {"obstacle", w->obstacle},
+	    {"time", b ? b->time : "morning"},
+	    {"object", b ? b->objects[0] : pl->thing},
+	    {"object2", b ? b->objects[1] : pl->thing},
+	    {"barrier", w->barrier},
+	    {"weather", w->weather},
+	    {"creature", w->creature},
+	    {"creature_one", w->creature_one},
+	    {"move", w->move},
 	};
 	for (size_t i = 0; i < COUNT(words); i++) {
 		if (strcmp(words[i].ident, ident) == 0)
@@ -316,7 +318,7 @@ static int put_token(struct writer *w, const struct sv_token *t, struct sv_buf *
 	char scratch[256];
 	int role = sv_story_token_role(t->ident);
 	const char *v = role != ROLE_NONE ? role_value(w, role, t->attr, scratch, sizeof(scratch))
-					  : word_value(w, t->ident, scratch, sizeof(scratch));
+	                                  : word_value(w, t->ident, scratch, sizeof(scratch));
 	size_t start = out->len;
 	int rc = 0;
 	if (t->mod == 'a')
@@ -453,10 +455,16 @@ static const struct {
 	const char *name;
 	int (*holds)(const struct writer *w);
 } conditions[] = {
-	{"native", c_native},	  {"visitor", c_visitor}, {"sidekick_native", c_side_native},
-	{"sidekick_visitor", c_side_visitor}, {"dawn", c_dawn}, {"big", c_big},
-	{"level2", c_level2},	  {"level3", c_level3},	  {"friend", c_friend},
-	{"guide", c_guide},
+    {"native", c_native},
+    {"visitor", c_visitor},
+    {"sidekick_native", c_side_native},
+    {"sidekick_visitor", c_side_visitor},
+    {"dawn", c_dawn},
+    {"big", c_big},
+    {"level2", c_level2},
+    {"level3", c_level3},
+    {"friend", c_friend},
+    {"guide", c_guide},
 };
 
 int sv_story_condition_known(const char *name)
@@ -485,7 +493,7 @@ static const json_t *line_node(struct writer *w, const struct sv_actor *a, const
 	if (intent[0] == '@') {
 		const char *key = strchr(intent, '.') + 1;
 		const json_t *owner =
-			strncmp(intent, "@moral.", 7) == 0 ? w->pl->moral->obj : w->pl->theme->obj;
+		    strncmp(intent, "@moral.", 7) == 0 ? w->pl->moral->obj : w->pl->theme->obj;
 		return json_object_get(owner, key);
 	}
 	const json_t *own = json_object_get(json_object_get(a->speech, "lines"), intent);
@@ -496,7 +504,8 @@ static const json_t *line_node(struct writer *w, const struct sv_actor *a, const
 
 static int wants_catchphrase(const char *intent)
 {
-	static const char *const intents[] = {"cheer", "brave", "agree", "excited", "idea", "greet"};
+	static const char *const intents[] = {"cheer",   "brave", "agree",
+	                                      "excited", "idea",  "greet"};
 	for (size_t i = 0; i < COUNT(intents); i++) {
 		if (strcmp(intents[i], intent) == 0)
 			return 1;
@@ -506,7 +515,7 @@ static int wants_catchphrase(const char *intent)
 
 /* The line with the speaker's habits added: an opener in front, a catchphrase after. */
 static int voiced_line(struct writer *w, const struct sv_actor *a, const char *intent,
-		       struct sv_buf *out)
+                       struct sv_buf *out)
 {
 	const json_t *openers = json_object_get(a->speech, "openers");
 	const json_t *catches = json_object_get(a->speech, "catchphrases");
@@ -571,7 +580,8 @@ static char *tag_line(struct writer *w, const struct sv_actor *a, const char *li
 
 static int say(struct writer *w, const json_t *item, struct items *out)
 {
-	int role = resolve_role(w, sv_story_token_role(json_string_value(json_object_get(item, "say"))));
+	int role =
+	    resolve_role(w, sv_story_token_role(json_string_value(json_object_get(item, "say"))));
 	const char *intent = json_string_value(json_object_get(item, "intent"));
 	if (role < 0 || role >= ROLE_N || !(w->beat->cast & BIT(role)))
 		return 0; /* not on stage in this beat */
@@ -601,10 +611,10 @@ static const json_t *reference(const struct writer *w, const char *ref)
 		const char *prefix;
 		const json_t *owner;
 	} owners[] = {
-		{"@theme.", w->pl->theme->obj},
-		{"@moral.", w->pl->moral->obj},
-		{"@obstacle.", w->beat ? w->beat->obstacle : NULL},
-		{"@universe.", w->pl->u->obj},
+	    {"@theme.", w->pl->theme->obj},
+	    {"@moral.", w->pl->moral->obj},
+	    {"@obstacle.", w->beat ? w->beat->obstacle : NULL},
+	    {"@universe.", w->pl->u->obj},
 	};
 	for (size_t i = 0; i < COUNT(owners); i++) {
 		if (strncmp(ref, owners[i].prefix, strlen(owners[i].prefix)) == 0)
@@ -639,8 +649,9 @@ static int run_item(struct writer *w, const json_t *item, struct items *out)
 	if (json_is_object(item))
 		return run_object(w, item, out);
 	const char *move = json_string_value(item);
-	const json_t *node = move[0] == '@' ? reference(w, move)
-					    : json_object_get(json_object_get(w->data, "moves"), move);
+	const json_t *node = move[0] == '@'
+	                         ? reference(w, move)
+	                         : json_object_get(json_object_get(w->data, "moves"), move);
 	if (!node)
 		return 0;
 	return push_item(w, out, render(w, pick(w, node)), 0);
@@ -686,7 +697,7 @@ static int splice(struct writer *w, struct items *items, struct items *extra, in
 	}
 	if (extra->n) {
 		memmove(items->v + at + extra->n, items->v + at,
-			(size_t)(items->n - at) * sizeof(*items->v));
+		        (size_t)(items->n - at) * sizeof(*items->v));
 		memcpy(items->v + at, extra->v, (size_t)extra->n * sizeof(*extra->v));
 		items->n += extra->n;
 	}
@@ -725,8 +736,8 @@ static int fill_beat(struct writer *w, const json_t *fill, struct items *items, 
 static int write_beat(struct writer *w, int index, struct items *items)
 {
 	setup_beat(w, index);
-	const json_t *beat = json_object_get(json_object_get(w->data, "beats"),
-					     sv_story_beat_names[w->beat->kind]);
+	const json_t *beat =
+	    json_object_get(json_object_get(w->data, "beats"), sv_story_beat_names[w->beat->kind]);
 	const json_t *script = json_object_get(beat, "script");
 	int fill_at = -1;
 	size_t i;
@@ -786,7 +797,7 @@ static int paragraphs(struct writer *w, const struct items *items, struct items 
 /* Splits a beat's paragraphs into pages of about page_words words; a short
  * last page joins the one before it. */
 static int paginate(const struct writer *w, int beat, const struct items *paras,
-		    struct sv_pages *pages)
+                    struct sv_pages *pages)
 {
 	int limit = w->pl->age->page_words, words = 0;
 	struct sv_buf b;
@@ -847,7 +858,7 @@ void sv_story_pages_free(struct sv_pages *pages)
 }
 
 int sv_story_realise(const struct sv_plan *pl, char **title, struct sv_pages *out,
-		     struct sv_err *err)
+                     struct sv_err *err)
 {
 	struct writer w = {.pl = pl, .data = pl->c->beats, .level = pl->age->level};
 	memset(out, 0, sizeof(*out));

@@ -26,7 +26,7 @@ void sv_story_catalog_free(struct sv_catalog *c);
  * GET /api/v1/catalog returns). New reference: the caller decrefs it. */
 json_t *sv_story_catalog_json(const struct sv_catalog *c);
 
-#define SV_STORY_ID_MAX 48
+#define SV_STORY_ID_MAX   48
 #define SV_STORY_NAME_MAX 64
 
 /* Empty strings mean "not given" until sv_story_params_validate fills defaults. */
@@ -51,14 +51,17 @@ void sv_story_params_init(struct sv_story_params *p);
  * ("universe", "hero", ..., "child_name", "seed"), err->code "unknown_id" or
  * "invalid_value", and a one-sentence message that lists the valid choices. */
 int sv_story_params_validate(const struct sv_catalog *c, struct sv_story_params *p,
-			     struct sv_err *err);
+                             struct sv_err *err);
 
 /* Reads the API request object {"universe","hero","sidekick"?,"theme"?,
  * "moral"?,"age"?,"length"?,"child_name"?,"seed"?} into p and validates it.
  * Unknown members, wrong types and bad values are errors naming the field.
- * *seed_given tells whether the request carried a seed. */
+ * *seed_given tells whether the request carried a seed. When it did not,
+ * p->seed keeps the value it had, and the defaults drawn from the seed
+ * (sidekick, theme, moral) use it: sv_story_params_init p and set a fresh
+ * seed in it before the call. null members count as absent. */
 int sv_story_params_from_json(const struct sv_catalog *c, const json_t *obj,
-			      struct sv_story_params *p, int *seed_given, struct sv_err *err);
+                              struct sv_story_params *p, int *seed_given, struct sv_err *err);
 /* New reference. */
 json_t *sv_story_params_to_json(const struct sv_story_params *p);
 
@@ -68,7 +71,7 @@ typedef void (*sv_story_progress_fn)(void *ctx, int pages_done, int pages_total)
 /* Plans and writes the story for validated parameters. Returns a new
  * reference to the story document, or NULL with err filled. */
 json_t *sv_story_generate(const struct sv_catalog *c, const struct sv_story_params *p,
-			  sv_story_progress_fn progress, void *ctx, struct sv_err *err);
+                          sv_story_progress_fn progress, void *ctx, struct sv_err *err);
 
 /* Serialises a story document the one canonical way (sorted keys, two-space
  * indent, trailing newline), so equal stories are equal bytes. Caller frees. */

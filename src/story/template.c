@@ -16,19 +16,19 @@
 
 /* Roles first (their index is the ROLE_* value), then the aliases. */
 static const char *const role_idents[] = {
-	"hero", "sidekick", "child", "guide", "friend", "chooser", "thinker", "caller", "other",
+    "hero", "sidekick", "child", "guide", "friend", "chooser", "thinker", "caller", "other",
 };
 
 static const char *const word_idents[] = {
-	"universe", "world",	 "home",   "home_desc", "far",		"place",   "place_desc",
-	"thing",    "snack",	 "critter", "goal",	"group",	"obstacle", "time",
-	"object",   "object2",	 "barrier", "weather",	"sound",	"light",   "creature",
-	"creature_one", "move", "word",
+    "universe",   "world", "home",     "home_desc",    "far",     "place",
+    "place_desc", "thing", "snack",    "critter",      "goal",    "group",
+    "obstacle",   "time",  "object",   "object2",      "barrier", "weather",
+    "sound",      "light", "creature", "creature_one", "move",    "word",
 };
 
 static const char *const role_attrs[] = {
-	"poss", "they", "them", "their", "self", "was", "is", "has",
-	"species", "looks", "trait", "trait2", "trait3", "home",
+    "poss", "they",    "them",  "their", "self",   "was",    "is",
+    "has",  "species", "looks", "trait", "trait2", "trait3", "home",
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -140,7 +140,7 @@ const char *sv_story_article(const char *phrase)
 }
 
 static const char *const small_words[] = {
-	"a", "an", "the", "of", "and", "in", "on", "at", "to", "for", "with", "from", "by",
+    "a", "an", "the", "of", "and", "in", "on", "at", "to", "for", "with", "from", "by",
 };
 
 int sv_story_title_case(struct sv_buf *out, const char *s)

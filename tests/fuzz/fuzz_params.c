@@ -14,6 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!doc)
 		return 0;
 	struct sv_story_params p;
+	sv_story_params_init(&p);
 	struct sv_err err;
 	int seed_given;
 	if (sv_story_params_from_json(catalog, doc, &p, &seed_given, &err) == 0) {

@@ -7,7 +7,7 @@
 #include <string.h>
 
 static const char *const patterns[] = {"/api/v1/stories/{id}", "/api/v1/stories", "/{file}",
-				       "/a/{x}/b/{y}", "/"};
+                                       "/a/{x}/b/{y}", "/"};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -28,8 +28,7 @@ static void buf_escapes_html(void **state)
 	struct sv_buf b;
 	sv_buf_init(&b);
 	sv_buf_html(&b, "<a href=\"x\">Tom & Jerry's</a>");
-	assert_string_equal(b.data,
-			    "&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&#39;s&lt;/a&gt;");
+	assert_string_equal(b.data, "&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&#39;s&lt;/a&gt;");
 	sv_buf_free(&b);
 }
 
@@ -126,15 +125,15 @@ static void log_level_parses(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(buf_grows_and_formats),
-		cmocka_unit_test(buf_escapes_html),
-		cmocka_unit_test(err_set_fills_and_returns_minus_one),
-		cmocka_unit_test(rng_is_deterministic_and_bounded),
-		cmocka_unit_test(hash_is_stable),
-		cmocka_unit_test(random_hex_is_hex),
-		cmocka_unit_test(metrics_render_prometheus),
-		cmocka_unit_test(assets_are_embedded),
-		cmocka_unit_test(log_level_parses),
+	    cmocka_unit_test(buf_grows_and_formats),
+	    cmocka_unit_test(buf_escapes_html),
+	    cmocka_unit_test(err_set_fills_and_returns_minus_one),
+	    cmocka_unit_test(rng_is_deterministic_and_bounded),
+	    cmocka_unit_test(hash_is_stable),
+	    cmocka_unit_test(random_hex_is_hex),
+	    cmocka_unit_test(metrics_render_prometheus),
+	    cmocka_unit_test(assets_are_embedded),
+	    cmocka_unit_test(log_level_parses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

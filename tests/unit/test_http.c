@@ -54,7 +54,7 @@ static void listen_addresses_parse(void **state)
 	assert_int_equal(sv_http_parse_listen("[::1]:0", &addr, &len, &err), 0);
 	assert_int_equal(len, sizeof(struct sockaddr_in6));
 	const char *bad[] = {"localhost", "127.0.0.1", "127.0.0.1:", "127.0.0.1:70000",
-			     "1.2.3:80", "host:80", "[::1:80", ":80x"};
+	                     "1.2.3:80",  "host:80",   "[::1:80",    ":80x"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(sv_http_parse_listen(bad[i], &addr, &len, &err), -1);
 		assert_string_equal(err.field, "listen");
@@ -64,9 +64,9 @@ static void listen_addresses_parse(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(literal_routes_match_exactly),
-		cmocka_unit_test(placeholders_capture_one_segment),
-		cmocka_unit_test(listen_addresses_parse),
+	    cmocka_unit_test(literal_routes_match_exactly),
+	    cmocka_unit_test(placeholders_capture_one_segment),
+	    cmocka_unit_test(listen_addresses_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

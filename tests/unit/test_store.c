@@ -83,9 +83,9 @@ static void create_get_and_list(void **state)
 	struct fixture *f = *state;
 	struct sv_err err;
 	for (int i = 0; i < 5; i++)
-		assert_int_equal(sv_store_story_create(f->s, id_of(i), "{\"a\":1}", "text", 3,
-						       1000 + i, &err),
-				 0);
+		assert_int_equal(
+		    sv_store_story_create(f->s, id_of(i), "{\"a\":1}", "text", 3, 1000 + i, &err),
+		    0);
 	struct sv_store_story s = {0};
 	assert_int_equal(sv_store_story_get(f->s, id_of(2), &s, &err), 0);
 	assert_string_equal(s.status, "queued");
@@ -254,16 +254,16 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(open_rejects_bad_urls),
-		T(create_get_and_list),
-		T(duplicate_id_is_one_failed_transaction),
-		T(claim_succeed_marks_ready),
-		T(lapsed_lease_is_taken_over),
-		T(failures_back_off_then_dead_letter),
-		T(lapsed_last_attempt_dead_letters),
-		T(delete_removes_pages_and_jobs),
-		T(data_survives_reopen),
-		cmocka_unit_test(backoff_doubles_and_caps),
+	    cmocka_unit_test(open_rejects_bad_urls),
+	    T(create_get_and_list),
+	    T(duplicate_id_is_one_failed_transaction),
+	    T(claim_succeed_marks_ready),
+	    T(lapsed_lease_is_taken_over),
+	    T(failures_back_off_then_dead_letter),
+	    T(lapsed_last_attempt_dead_letters),
+	    T(delete_removes_pages_and_jobs),
+	    T(data_survives_reopen),
+	    cmocka_unit_test(backoff_doubles_and_caps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
