@@ -177,20 +177,12 @@ int sv_roles_cmd_generate(int argc, char **argv)
 		} else if (ch == 'h') {
 			fputs(usage, stdout);
 			return 0;
-		} else if (ch == ':') {
-			sv_roles_usage_error("generate", "%s needs a value", argv[optind - 1]);
-			return 2;
 		} else {
-			sv_roles_usage_error("generate", "unknown option '%s' (see --help)",
-			                     argv[optind - 1]);
-			return 2;
+			return sv_roles_bad_option("generate", ch, argv);
 		}
 	}
-	if (optind < argc) {
-		sv_roles_usage_error("generate", "unexpected argument '%s' (see --help)",
-		                     argv[optind]);
+	if (sv_roles_no_operands("generate", argc, argv))
 		return 2;
-	}
 	if (!out || !*out) {
 		sv_roles_usage_error("generate", "--out: the output folder is required");
 		return 2;

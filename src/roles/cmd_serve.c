@@ -87,21 +87,11 @@ static int parse(int argc, char **argv, struct serve_opts *o)
 		case 'h':
 			fputs(usage, stdout);
 			return 1;
-		case ':':
-			sv_roles_usage_error("serve", "%s needs a value", argv[optind - 1]);
-			return 2;
 		default:
-			sv_roles_usage_error("serve", "unknown option '%s' (see --help)",
-			                     argv[optind - 1]);
-			return 2;
+			return sv_roles_bad_option("serve", ch, argv);
 		}
 	}
-	if (optind < argc) {
-		sv_roles_usage_error("serve", "unexpected argument '%s' (see --help)",
-		                     argv[optind]);
-		return 2;
-	}
-	return 0;
+	return sv_roles_no_operands("serve", argc, argv);
 }
 
 static int app_open(struct sv_app *app, const struct serve_opts *o, struct sv_err *err)

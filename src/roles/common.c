@@ -1,6 +1,7 @@
 /* Small helpers shared by the sub-commands. */
 #include "roles/internal.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <sys/random.h>
 
@@ -12,6 +13,23 @@ void sv_roles_usage_error(const char *cmd, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
+}
+
+int sv_roles_bad_option(const char *cmd, int ch, char **argv)
+{
+	if (ch == ':')
+		sv_roles_usage_error(cmd, "%s needs a value", argv[optind - 1]);
+	else
+		sv_roles_usage_error(cmd, "unknown option '%s' (see --help)", argv[optind - 1]);
+	return 2;
+}
+
+int sv_roles_no_operands(const char *cmd, int argc, char **argv)
+{
+	if (optind >= argc)
+		return 0;
+	sv_roles_usage_error(cmd, "unexpected argument '%s' (see --help)", argv[optind]);
+	return 2;
 }
 
 uint64_t sv_roles_random_seed(void)

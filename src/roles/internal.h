@@ -45,6 +45,13 @@ void sv_roles_workers_stop(struct sv_app *app);
 /* A random seed for generation when none was given (53 bits, like JSON numbers). */
 uint64_t sv_roles_random_seed(void);
 
+/* Reports what getopt_long (run with opterr = 0 and a leading ':' in its
+ * option string) returned for a bad option; returns the exit status 2. */
+int sv_roles_bad_option(const char *cmd, int ch, char **argv);
+/* Returns 2 after a one-line message when arguments are left after the
+ * options, 0 otherwise. */
+int sv_roles_no_operands(const char *cmd, int argc, char **argv);
+
 /* Prints "storyverse CMD: message" on stderr as one line. */
 void sv_roles_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,6 +210,41 @@ static void *index_alloc(struct loader *L, size_t n, size_t sz)
 	return p;
 }
 
+typedef int (*load_fn)(struct loader *L, void *entry, const json_t *obj);
+
+/* Loads every object of the array arr (named list, e.g. "themes") into a new
+ * array of structs of size sz with load_one, and checks that their ids (a
+ * const char * at id_off in each struct) are unique. *out owns the array. */
+static int load_list(struct loader *L, const json_t *arr, const char *list, const char *what,
+                     size_t sz, size_t id_off, load_fn load_one, void **out, size_t *n)
+{
+	*n = json_array_size(arr);
+	char *items = index_alloc(L, *n, sz);
+	const char **ids = index_alloc(L, *n, sizeof(*ids));
+	*out = items;
+	int rc = items && ids ? 0 : -1;
+	for (size_t i = 0; rc == 0 && i < *n; i++) {
+		at(L, list, i);
+		rc = load_one(L, items + i * sz, json_array_get(arr, i));
+		if (rc == 0)
+			ids[i] = *(const char **)(items + i * sz + id_off);
+	}
+	if (rc == 0)
+		rc = check_unique(L, what, ids, *n);
+	free(ids);
+	return rc;
+}
+
+/* Typed front of load_list: fills field (a pointer to type) and count. */
+#define LOAD_LIST(L, arr, list, what, type, load_one, field, count)                                \
+	({                                                                                         \
+		void *items_ = NULL;                                                               \
+		int rc_ = load_list(L, arr, list, what, sizeof(type), offsetof(type, id),          \
+		                    load_one, &items_, &(count));                                  \
+		(field) = items_;                                                                  \
+		rc_;                                                                               \
+	})
+
 /* ---- universes ---- */
 
 static int check_palette(struct loader *L, const json_t *u)
@@ -268,8 +304,9 @@ static int check_creatures(struct loader *L, const json_t *obj)
 	return arr ? 0 : -1;
 }
 
-static int load_universe(struct loader *L, struct sv_universe *u, const json_t *obj)
+static int load_universe(struct loader *L, void *entry, const json_t *obj)
 {
+	struct sv_universe *u = entry;
 	u->obj = obj;
 	u->id = need_id(L, obj, "id");
 	u->name = need_str(L, obj, "name");
@@ -294,22 +331,9 @@ static int load_universes(struct loader *L)
 	struct sv_catalog *c = L->c;
 	L->file = "universes";
 	const json_t *arr = need_array(L, c->docs[DOC_UNIVERSES], "universes", 1);
-	if (!arr)
-		return -1;
-	c->n_universes = json_array_size(arr);
-	c->universes = index_alloc(L, c->n_universes, sizeof(*c->universes));
-	if (!c->universes)
-		return -1;
-	const char *ids[64];
-	if (c->n_universes > COUNT(ids))
-		return fail(L, "too many universes (at most %zu)", COUNT(ids));
-	for (size_t i = 0; i < c->n_universes; i++) {
-		at(L, "universes", i);
-		if (load_universe(L, &c->universes[i], json_array_get(arr, i)) < 0)
-			return -1;
-		ids[i] = c->universes[i].id;
-	}
-	return check_unique(L, "universe", ids, c->n_universes);
+	return arr ? LOAD_LIST(L, arr, "universes", "universe", struct sv_universe, load_universe,
+	                       c->universes, c->n_universes)
+	           : -1;
 }
 
 /* ---- characters ---- */
@@ -356,8 +380,9 @@ static int check_voice(struct loader *L, const json_t *obj)
 	return L->failed ? -1 : 0;
 }
 
-static int load_character(struct loader *L, struct sv_character *ch, const json_t *obj)
+static int load_character(struct loader *L, void *entry, const json_t *obj)
 {
+	struct sv_character *ch = entry;
 	ch->obj = obj;
 	ch->id = need_id(L, obj, "id");
 	ch->name = need_str(L, obj, "name");
@@ -402,22 +427,8 @@ static int load_characters(struct loader *L)
 	struct sv_catalog *c = L->c;
 	L->file = "characters";
 	const json_t *arr = need_array(L, c->docs[DOC_CHARACTERS], "characters", 1);
-	if (!arr)
-		return -1;
-	c->n_characters = json_array_size(arr);
-	const char *ids[256];
-	if (c->n_characters > COUNT(ids))
-		return fail(L, "too many characters (at most %zu)", COUNT(ids));
-	c->characters = index_alloc(L, c->n_characters, sizeof(*c->characters));
-	if (!c->characters)
-		return -1;
-	for (size_t i = 0; i < c->n_characters; i++) {
-		at(L, "characters", i);
-		if (load_character(L, &c->characters[i], json_array_get(arr, i)) < 0)
-			return -1;
-		ids[i] = c->characters[i].id;
-	}
-	if (check_unique(L, "character", ids, c->n_characters) < 0)
+	if (!arr || LOAD_LIST(L, arr, "characters", "character", struct sv_character,
+	                      load_character, c->characters, c->n_characters) < 0)
 		return -1;
 	return check_cast_sizes(L);
 }
@@ -478,8 +489,9 @@ static int check_theme_cast(struct loader *L, const json_t *cast)
 	return 0;
 }
 
-static int load_theme(struct loader *L, struct sv_theme *t, const json_t *obj)
+static int load_theme(struct loader *L, void *entry, const json_t *obj)
 {
+	struct sv_theme *t = entry;
 	t->obj = obj;
 	t->id = need_id(L, obj, "id");
 	t->name = need_str(L, obj, "name");
@@ -504,8 +516,9 @@ static int load_theme(struct loader *L, struct sv_theme *t, const json_t *obj)
 	return check_obstacles(L, obj, 3);
 }
 
-static int load_moral(struct loader *L, struct sv_moral *m, const json_t *obj)
+static int load_moral(struct loader *L, void *entry, const json_t *obj)
 {
+	struct sv_moral *m = entry;
 	m->obj = obj;
 	m->id = need_id(L, obj, "id");
 	m->name = need_str(L, obj, "name");
@@ -520,22 +533,9 @@ static int load_themes(struct loader *L)
 	struct sv_catalog *c = L->c;
 	L->file = "themes";
 	const json_t *arr = need_array(L, c->docs[DOC_THEMES], "themes", 1);
-	if (!arr)
-		return -1;
-	c->n_themes = json_array_size(arr);
-	const char *ids[64];
-	if (c->n_themes > COUNT(ids))
-		return fail(L, "too many themes (at most %zu)", COUNT(ids));
-	c->themes = index_alloc(L, c->n_themes, sizeof(*c->themes));
-	if (!c->themes)
-		return -1;
-	for (size_t i = 0; i < c->n_themes; i++) {
-		at(L, "themes", i);
-		if (load_theme(L, &c->themes[i], json_array_get(arr, i)) < 0)
-			return -1;
-		ids[i] = c->themes[i].id;
-	}
-	return check_unique(L, "theme", ids, c->n_themes);
+	return arr ? LOAD_LIST(L, arr, "themes", "theme", struct sv_theme, load_theme, c->themes,
+	                       c->n_themes)
+	           : -1;
 }
 
 static int load_morals(struct loader *L)
@@ -543,28 +543,16 @@ static int load_morals(struct loader *L)
 	struct sv_catalog *c = L->c;
 	L->file = "morals";
 	const json_t *arr = need_array(L, c->docs[DOC_MORALS], "morals", 1);
-	if (!arr)
-		return -1;
-	c->n_morals = json_array_size(arr);
-	const char *ids[64];
-	if (c->n_morals > COUNT(ids))
-		return fail(L, "too many morals (at most %zu)", COUNT(ids));
-	c->morals = index_alloc(L, c->n_morals, sizeof(*c->morals));
-	if (!c->morals)
-		return -1;
-	for (size_t i = 0; i < c->n_morals; i++) {
-		at(L, "morals", i);
-		if (load_moral(L, &c->morals[i], json_array_get(arr, i)) < 0)
-			return -1;
-		ids[i] = c->morals[i].id;
-	}
-	return check_unique(L, "moral", ids, c->n_morals);
+	return arr ? LOAD_LIST(L, arr, "morals", "moral", struct sv_moral, load_moral, c->morals,
+	                       c->n_morals)
+	           : -1;
 }
 
 /* ---- ages and lengths ---- */
 
-static int load_age(struct loader *L, struct sv_age *a, const json_t *obj)
+static int load_age(struct loader *L, void *entry, const json_t *obj)
 {
+	struct sv_age *a = entry;
 	a->id = need_id(L, obj, "id");
 	a->name = need_str(L, obj, "name");
 	need_str(L, obj, "description");
@@ -578,8 +566,9 @@ static int load_age(struct loader *L, struct sv_age *a, const json_t *obj)
 	return L->failed ? -1 : 0;
 }
 
-static int load_length(struct loader *L, struct sv_length *n, const json_t *obj)
+static int load_length(struct loader *L, void *entry, const json_t *obj)
 {
+	struct sv_length *n = entry;
 	n->id = need_id(L, obj, "id");
 	n->name = need_str(L, obj, "name");
 	need_str(L, obj, "description");
@@ -616,30 +605,9 @@ static int load_options(struct loader *L)
 	const json_t *lengths = need_array(L, doc, "lengths", 1);
 	if (!ages || !lengths)
 		return -1;
-	c->n_ages = json_array_size(ages);
-	c->n_lengths = json_array_size(lengths);
-	const char *ids[32];
-	if (c->n_ages > COUNT(ids) || c->n_lengths > COUNT(ids))
-		return fail(L, "too many ages or lengths (at most %zu)", COUNT(ids));
-	c->ages = index_alloc(L, c->n_ages, sizeof(*c->ages));
-	c->lengths = index_alloc(L, c->n_lengths, sizeof(*c->lengths));
-	if (!c->ages || !c->lengths)
-		return -1;
-	for (size_t i = 0; i < c->n_ages; i++) {
-		at(L, "ages", i);
-		if (load_age(L, &c->ages[i], json_array_get(ages, i)) < 0)
-			return -1;
-		ids[i] = c->ages[i].id;
-	}
-	if (check_unique(L, "age", ids, c->n_ages) < 0)
-		return -1;
-	for (size_t i = 0; i < c->n_lengths; i++) {
-		at(L, "lengths", i);
-		if (load_length(L, &c->lengths[i], json_array_get(lengths, i)) < 0)
-			return -1;
-		ids[i] = c->lengths[i].id;
-	}
-	if (check_unique(L, "length", ids, c->n_lengths) < 0)
+	if (LOAD_LIST(L, ages, "ages", "age", struct sv_age, load_age, c->ages, c->n_ages) < 0 ||
+	    LOAD_LIST(L, lengths, "lengths", "length", struct sv_length, load_length, c->lengths,
+	              c->n_lengths) < 0)
 		return -1;
 	L->where[0] = '\0';
 	if (!sv_story_find_age(c, "6-8") || !sv_story_find_length(c, "bedtime"))

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { BIN } from '../lib/server.mjs';
+import { BIN, Server } from '../lib/server.mjs';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'sv-cli-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -100,6 +100,18 @@ test('bad flags and unknown ids are one line naming the flag, exit 2', () => {
   const noOut = run('generate', '--universe', universe, '--hero', hero);
   assert.equal(noOut.status, 2);
   assert.match(noOut.stderr, /--out/);
+});
+
+test('serve refuses a port that is already taken', async () => {
+  const taken = await new Server().start();
+  try {
+    const r = run('serve', '--listen', `127.0.0.1:${taken.port}`, '--data', path.join(tmp, 'd2'));
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /storyverse serve: --listen: cannot listen on/);
+  } finally {
+    await taken.stop();
+    taken.cleanup();
+  }
 });
 
 test('serve rejects a bad listen address with exit 2', () => {
