@@ -192,7 +192,7 @@ static int check_unique(struct loader *L, const char *list, const char *const *i
 {
 	for (size_t i = 0; i < n; i++) {
 		for (size_t j = 0; j < i; j++) {
-			if (strcmp(ids[i], ids[j]) == 0) {
+			if (ids[i] && ids[j] && strcmp(ids[i], ids[j]) == 0) {
 				L->where[0] = '\0';
 				return fail(L, "%s id '%s' is used twice", list, ids[i]);
 			}

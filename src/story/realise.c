@@ -142,6 +142,8 @@ static int level_lists(const struct writer *w, const json_t *node, const json_t 
 		lists[0] = node;
 		return 1;
 	}
+	if (w->level < 1 || w->level > 3)
+		return 0;
 	int n = 0;
 	const json_t *own = json_object_get(node, keys[w->level - 1]);
 	const json_t *below = w->level > 1 ? json_object_get(node, keys[w->level - 2]) : NULL;
@@ -664,7 +666,7 @@ static void setup_beat(struct writer *w, int index)
 	const struct sv_plan *pl = w->pl;
 	const json_t *u = pl->u->obj;
 	w->beat = index >= 0 ? &pl->beats[index] : NULL;
-	sv_rng_seed(&w->rng, sv_story_subseed(pl->seed, "beat", (uint64_t)(index + 1)));
+	sv_rng_seed(&w->rng, sv_story_subseed(pl->seed, "beat", (uint64_t)index + 1));
 	w->barrier = pick(w, json_object_get(u, "barriers"));
 	w->weather = pick(w, json_object_get(u, "weather"));
 	w->move = pick(w, json_object_get(u, "moves"));
@@ -695,7 +697,7 @@ static int splice(struct writer *w, struct items *items, struct items *extra, in
 		items->v = v;
 		items->cap = cap;
 	}
-	if (extra->n) {
+	if (extra->n && items->v) {
 		memmove(items->v + at + extra->n, items->v + at,
 		        (size_t)(items->n - at) * sizeof(*items->v));
 		memcpy(items->v + at, extra->v, (size_t)extra->n * sizeof(*extra->v));
