@@ -16,6 +16,7 @@ static const struct command {
     {"serve", sv_roles_cmd_serve, "run the web page, the API and the story workers"},
     {"generate", sv_roles_cmd_generate, "write one story into a folder"},
     {"catalog", sv_roles_cmd_catalog, "print the universes, characters, themes and morals"},
+    {"eval", sv_roles_cmd_eval, "measure how a sample of stories reads, per age band"},
 };
 
 static void help(FILE *to)

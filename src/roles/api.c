@@ -46,8 +46,16 @@ static void create_story(void *ctx, const struct sv_http_request *req, struct sv
 	struct sv_err err;
 	sv_err_clear(&err);
 	int seed_given = 0;
-	int rc = sv_story_params_from_json(app->catalog, body, &p, &seed_given, &err);
+	json_t *prev = NULL; /* the story this one continues, for a series */
+	int rc = sv_roles_load_previous(app, body, &prev, &err);
+	if (rc == 0)
+		rc = sv_story_params_from_request(app->catalog, body, prev, &p, &seed_given, &err);
+	json_decref(prev);
 	json_decref(body);
+	if (rc == -2) {
+		store_failure(res, &err);
+		return;
+	}
 	if (rc < 0) {
 		sv_http_error(res, 422, err.code, err.field, "%s", err.message);
 		return;

@@ -1,6 +1,8 @@
 /*
  * `storyverse generate`: makes one story from the command line into a folder
  * (story.json and story.html), with a progress bar when stderr is a terminal.
+ * Every story option has a flag; --continue DIR writes the next episode of the
+ * story in DIR. Errors are one line naming the flag, exit status 2.
  */
 #include "export/export.h"
 #include "roles/internal.h"
@@ -16,20 +18,46 @@
 
 static const char usage[] =
     "usage: storyverse generate --universe ID --hero ID [options] --out DIR\n"
+    "       storyverse generate --continue DIR [options] --out DIR2\n"
     "\n"
     "Writes DIR/story.json and DIR/story.html. The same options and seed give the\n"
     "same story, byte for byte. Run `storyverse catalog` to see the ids.\n"
     "\n"
-    "  --universe ID    the world the story happens in\n"
+    "  --universe ID    the world the story happens in; give it twice for a fusion,\n"
+    "                   two or three times for a hopping journey\n"
+    "  --mode MODE      how the universes meet (default: single, or crossover when\n"
+    "                   a character comes from another universe):\n"
+    "                   single     one universe\n"
+    "                   crossover  one universe, with visitors from others\n"
+    "                   fusion     two universes merged into one new world\n"
+    "                   hopping    the journey passes through 2 or 3 universes\n"
     "  --hero ID        the main character (from any universe)\n"
     "  --sidekick ID    the hero's friend (default: chosen from the universe)\n"
+    "  --rival ID       a friendly rival, who races them and then helps\n"
+    "  --mentor ID      a wise friend, who advises before the big choice but never makes it\n"
+    "  --custom SPEC    a character of your own, who comes along:\n"
+    "                   'name=Zog,species=baby dragon,traits=shy;kind;curious'\n"
+    "                   (name: like --name; species: one or two words of letters;\n"
+    "                   traits: 1 to 5 words of letters, separated by ';';\n"
+    "                   optional pronoun=she|he|it|they, default they)\n"
     "  --theme ID       what the story is about (default: chosen by the seed)\n"
     "  --moral ID       what the story shows (default: chosen by the seed)\n"
     "  --age AGE        3-5, 6-8 or 9-12 (default: 6-8)\n"
     "  --length LEN     bedtime, chapter or epic (default: bedtime)\n"
     "  --name NAME      the child's name, who joins the adventure\n"
+    "  --pronouns P     she, he or they: how the story speaks of the child (default: they)\n"
+    "  --culture ID     the family's traditions, woven in: a greeting, a favourite food,\n"
+    "                   a festival for a celebration (ids in `storyverse catalog`)\n"
     "  --seed N         0 to 9007199254740991 (default: random)\n"
-    "  --out DIR        the folder to write (created when missing)\n";
+    "  --continue DIR   write the next episode of the story in DIR/story.json: the\n"
+    "                   same universes, cast, child and culture (options that change\n"
+    "                   them are errors), remembering what happened and picking up the\n"
+    "                   thread it left open; --age, --length, --theme, --moral and\n"
+    "                   --seed may be chosen anew\n"
+    "  --out DIR        the folder to write (created when missing)\n"
+    "\n"
+    "No one may play two roles: hero, sidekick, rival and mentor are four\n"
+    "different characters, and the custom character's name is nobody else's.\n";
 
 /* Which params field each flag fills, so errors name the flag the user typed. */
 static const struct {
@@ -41,14 +69,22 @@ static const struct {
 		flag, #member, offsetof(struct sv_story_params, member),                           \
 		    sizeof(((struct sv_story_params *)0)->member)                                  \
 	}
-    F("universe", universe), F("hero", hero), F("sidekick", sidekick), F("theme", theme),
-    F("moral", moral),       F("age", age),   F("length", length),     F("name", child_name),
+    F("hero", hero),   F("sidekick", sidekick), F("theme", theme),     F("moral", moral),
+    F("age", age),     F("length", length),     F("name", child_name), F("pronouns", pronouns),
+    F("rival", rival), F("mentor", mentor),     F("mode", mode),       F("culture", culture),
 #undef F
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 
+/* The flag for an error's field: "custom.name" is --custom's, "universes" --universe's. */
 static const char *flag_of(const char *field)
 {
+	if (strncmp(field, "custom", 6) == 0)
+		return "custom";
+	if (strcmp(field, "continue_from") == 0)
+		return "continue";
+	if (strncmp(field, "universe", 8) == 0)
+		return "universe";
 	for (size_t i = 0; i < NFIELDS; i++)
 		if (strcmp(fields[i].field, field) == 0)
 			return fields[i].flag;
@@ -138,57 +174,138 @@ static int emit(const struct sv_catalog *c, const struct sv_story_params *p, con
 	return rc;
 }
 
-int sv_roles_cmd_generate(int argc, char **argv)
+/* What the command line asked for. */
+struct request {
+	struct sv_story_params p;
+	int seed_given;
+	const char *out;
+	const char *continue_dir; /* the folder of the episode to continue, or NULL */
+};
+
+enum { OPT_SEED = 256, OPT_OUT, OPT_HELP, OPT_CUSTOM, OPT_UNIVERSE, OPT_CONTINUE };
+
+/* Handles one option; returns 0, or the exit status (2 for a usage error). */
+static int take_option(struct request *rq, int ch, char **argv)
 {
-	struct option opts[NFIELDS + 4];
+	struct sv_story_params *p = &rq->p;
+	struct sv_err err;
+	if (ch >= 0 && ch < (int)NFIELDS) {
+		if (strlen(optarg) >= fields[ch].size) {
+			sv_roles_usage_error("generate", "--%s: '%.20s...' is too long",
+			                     fields[ch].flag, optarg);
+			return 2;
+		}
+		strcpy((char *)p + fields[ch].offset, optarg);
+		return 0;
+	}
+	switch (ch) {
+	case OPT_UNIVERSE:
+		if (p->n_universes == SV_STORY_UNIVERSES_MAX || strlen(optarg) >= SV_STORY_ID_MAX) {
+			sv_roles_usage_error("generate",
+			                     "--universe: at most %d universes, of ids "
+			                     "under %d bytes",
+			                     SV_STORY_UNIVERSES_MAX, SV_STORY_ID_MAX);
+			return 2;
+		}
+		strcpy(p->universes[p->n_universes++], optarg);
+		return 0;
+	case OPT_CUSTOM:
+		if (sv_story_custom_parse(optarg, &p->custom, &err) == 0)
+			return 0;
+		sv_roles_usage_error("generate", "--custom: %s", err.message);
+		return 2;
+	case OPT_SEED:
+		if (parse_seed(optarg, &p->seed) == 0)
+			return rq->seed_given = 1, 0;
+		sv_roles_usage_error("generate",
+		                     "--seed: '%s' is not a whole number from 0 to %llu", optarg,
+		                     (unsigned long long)SV_STORY_SEED_MAX);
+		return 2;
+	case OPT_OUT:
+		rq->out = optarg;
+		return 0;
+	case OPT_CONTINUE:
+		rq->continue_dir = optarg;
+		return 0;
+	default:
+		return sv_roles_bad_option("generate", ch, argv);
+	}
+}
+
+/* Reads the command line into rq; returns -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, struct request *rq)
+{
+	static const struct option extra[] = {
+	    {"seed", required_argument, NULL, OPT_SEED},
+	    {"out", required_argument, NULL, OPT_OUT},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {"custom", required_argument, NULL, OPT_CUSTOM},
+	    {"universe", required_argument, NULL, OPT_UNIVERSE},
+	    {"continue", required_argument, NULL, OPT_CONTINUE},
+	};
+	struct option opts[NFIELDS + sizeof(extra) / sizeof(extra[0]) + 1];
 	for (size_t i = 0; i < NFIELDS; i++)
 		opts[i] = (struct option){fields[i].flag, required_argument, NULL, (int)i};
-	opts[NFIELDS] = (struct option){"seed", required_argument, NULL, 's'};
-	opts[NFIELDS + 1] = (struct option){"out", required_argument, NULL, 'o'};
-	opts[NFIELDS + 2] = (struct option){"help", no_argument, NULL, 'h'};
-	opts[NFIELDS + 3] = (struct option){0};
-
-	struct sv_story_params p;
-	sv_story_params_init(&p);
-	int seed_given = 0;
-	const char *out = NULL;
+	memcpy(opts + NFIELDS, extra, sizeof(extra));
+	opts[NFIELDS + sizeof(extra) / sizeof(extra[0])] = (struct option){0};
 	opterr = 0;
 	optind = 1;
 	int ch;
 	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		if (ch >= 0 && ch < (int)NFIELDS) {
-			if (strlen(optarg) >= fields[ch].size) {
-				sv_roles_usage_error("generate", "--%s: '%.20s...' is too long",
-				                     fields[ch].flag, optarg);
-				return 2;
-			}
-			strcpy((char *)&p + fields[ch].offset, optarg);
-		} else if (ch == 's') {
-			if (parse_seed(optarg, &p.seed) < 0) {
-				sv_roles_usage_error("generate",
-				                     "--seed: '%s' is not a whole number from 0 "
-				                     "to %llu",
-				                     optarg, (unsigned long long)SV_STORY_SEED_MAX);
-				return 2;
-			}
-			seed_given = 1;
-		} else if (ch == 'o') {
-			out = optarg;
-		} else if (ch == 'h') {
+		if (ch == 'h' || ch == OPT_HELP) {
 			fputs(usage, stdout);
 			return 0;
-		} else {
-			return sv_roles_bad_option("generate", ch, argv);
 		}
+		int rc = take_option(rq, ch, argv);
+		if (rc)
+			return rc;
 	}
 	if (sv_roles_no_operands("generate", argc, argv))
 		return 2;
-	if (!out || !*out) {
+	if (!rq->out || !*rq->out) {
 		sv_roles_usage_error("generate", "--out: the output folder is required");
 		return 2;
 	}
-	if (!seed_given)
-		p.seed = sv_roles_random_seed();
+	if (rq->continue_dir && strcmp(rq->continue_dir, rq->out) == 0) {
+		sv_roles_usage_error("generate",
+		                     "--out: the next episode needs a folder of its own, "
+		                     "not the one --continue reads");
+		return 2;
+	}
+	return -1;
+}
+
+/* Makes rq the next episode of the story in DIR/story.json; returns 0 or an exit status. */
+static int continue_story(const struct sv_catalog *c, struct request *rq)
+{
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/story.json", rq->continue_dir);
+	json_error_t je;
+	json_t *prev = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+	if (!prev) {
+		sv_roles_usage_error("generate", "--continue: cannot read '%s': %s", path, je.text);
+		return 2;
+	}
+	struct sv_err err;
+	sv_err_clear(&err);
+	int rc = sv_story_params_continue(c, prev, &rq->p, &err);
+	json_decref(prev);
+	if (rc < 0) {
+		sv_roles_usage_error("generate", "--%s: %s", flag_of(err.field), err.message);
+		return 2;
+	}
+	return 0;
+}
+
+int sv_roles_cmd_generate(int argc, char **argv)
+{
+	struct request rq = {.seed_given = 0};
+	sv_story_params_init(&rq.p);
+	int rc = parse_args(argc, argv, &rq);
+	if (rc >= 0)
+		return rc;
+	if (!rq.seed_given)
+		rq.p.seed = sv_roles_random_seed();
 
 	struct sv_err err;
 	sv_err_clear(&err);
@@ -197,12 +314,15 @@ int sv_roles_cmd_generate(int argc, char **argv)
 		sv_roles_usage_error("generate", "catalog: %s", err.message);
 		return 1;
 	}
-	int rc;
-	if (sv_story_params_validate(c, &p, &err) < 0) {
+	if (rq.continue_dir && (rc = continue_story(c, &rq)) != 0) {
+		sv_story_catalog_free(c);
+		return rc;
+	}
+	if (sv_story_params_validate(c, &rq.p, &err) < 0) {
 		sv_roles_usage_error("generate", "--%s: %s", flag_of(err.field), err.message);
 		rc = 2;
 	} else {
-		rc = emit(c, &p, out);
+		rc = emit(c, &rq.p, rq.out);
 	}
 	sv_story_catalog_free(c);
 	return rc;

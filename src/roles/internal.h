@@ -38,6 +38,14 @@ struct sv_app {
 /* The routes of the gateway and story roles, NULL-terminated. */
 extern const struct sv_http_route sv_roles_routes[];
 
+/* The stored story a request continues (its "continue_from"): *prev is a new
+ * reference, or NULL when the request names none (or names it with the wrong
+ * type, which reading the parameters reports). Returns 0; -1 with err naming
+ * continue_from when there is no such story (unknown_id) or it is not ready
+ * yet (invalid_value); -2 when the store fails. */
+int sv_roles_load_previous(struct sv_app *app, const json_t *request, json_t **prev,
+                           struct sv_err *err);
+
 int sv_roles_workers_start(struct sv_app *app, int n, struct sv_err *err);
 void sv_roles_workers_wake(struct sv_app *app);
 void sv_roles_workers_stop(struct sv_app *app);

@@ -9,6 +9,7 @@
 /* Each sub-command takes the arguments after its name (argv[0] is the command
  * name) and returns the process exit status: 0 ok, 1 failure, 2 bad usage. */
 int sv_roles_cmd_catalog(int argc, char **argv);
+int sv_roles_cmd_eval(int argc, char **argv);
 int sv_roles_cmd_generate(int argc, char **argv);
 int sv_roles_cmd_serve(int argc, char **argv);
 

@@ -1,6 +1,7 @@
 /*
  * The text worker: threads that take `text` jobs from the durable queue,
- * generate the story, store its pages and mark it ready. A job that fails is
+ * generate the story (loading the one it continues, for a series), store its
+ * pages and mark it ready. A job that fails is
  * retried with backoff by the store; a worker that dies leaves a lease that
  * lapses, so another worker (or this process after a restart) finishes it.
  */
@@ -17,6 +18,60 @@ struct worker {
 	char name[48];
 };
 
+/* ---- series: the story a request continues ---- */
+
+static int story_id_ok(const char *id)
+{
+	size_t n = strlen(id);
+	return n == SV_STORE_ID_LEN && strspn(id, "0123456789abcdef") == n;
+}
+
+int sv_roles_load_previous(struct sv_app *app, const json_t *request, json_t **prev,
+                           struct sv_err *err)
+{
+	*prev = NULL;
+	const char *id = json_string_value(json_object_get(request, "continue_from"));
+	if (!id)
+		return 0;
+	if (!story_id_ok(id))
+		return sv_err_set(err, "unknown_id", "continue_from",
+		                  "there is no story '%.40s' to continue", id);
+	struct sv_store_story row = {0};
+	int rc = sv_store_story_get(app->store, id, &row, err);
+	if (rc < 0)
+		return -2;
+	if (rc == 1)
+		rc = sv_err_set(err, "unknown_id", "continue_from",
+		                "there is no story '%s' to continue", id);
+	else if (strcmp(row.status, "ready") != 0 || !row.story)
+		rc =
+		    sv_err_set(err, "invalid_value", "continue_from",
+		               "story '%s' is not ready (its status is %s): continue it once it is "
+		               "ready",
+		               id, row.status);
+	else if (!(*prev = json_loads(row.story, 0, NULL)))
+		rc = sv_err_set(err, "invalid_value", "continue_from", "story '%s' cannot be read",
+		                id);
+	sv_store_story_clear(&row);
+	return rc;
+}
+
+/* The parameters of a stored request, with the story it continues loaded. */
+static int job_params(struct sv_app *app, const json_t *params_doc, struct sv_story_params *p,
+                      struct sv_err *err)
+{
+	json_t *prev = NULL;
+	int seed_given;
+	sv_story_params_init(p);
+	if (!params_doc)
+		return sv_err_set(err, "invalid_json", "", "stored parameters are not JSON");
+	if (sv_roles_load_previous(app, params_doc, &prev, err) < 0)
+		return -1;
+	int rc = sv_story_params_from_request(app->catalog, params_doc, prev, p, &seed_given, err);
+	json_decref(prev);
+	return rc;
+}
+
 /* Generates the story of a claimed job and stores it; fills err on failure. */
 static int run_text_job(struct sv_app *app, const struct sv_store_job *job, const char *name,
                         struct sv_err *err)
@@ -31,13 +86,8 @@ static int run_text_job(struct sv_app *app, const struct sv_store_job *job, cons
 		           : 0;
 	json_t *params_doc = json_loads(row.params, 0, NULL);
 	struct sv_story_params p;
-	sv_story_params_init(&p);
-	int seed_given;
 	json_t *story = NULL;
-	if (!params_doc)
-		rc = sv_err_set(err, "invalid_json", "", "stored parameters are not JSON");
-	else
-		rc = sv_story_params_from_json(app->catalog, params_doc, &p, &seed_given, err);
+	rc = job_params(app, params_doc, &p, err);
 	if (rc == 0 && !(story = sv_story_generate(app->catalog, &p, NULL, NULL, err)))
 		rc = -1;
 	json_t *pages = json_object_get(story, "pages");

@@ -17,7 +17,7 @@
 #include <string.h>
 
 const char *const sv_story_doc_names[DOC_N] = {
-    "universes", "characters", "themes", "morals", "options", "beats",
+    "universes", "characters", "themes", "morals", "options", "beats", "cultures",
 };
 
 /* Template keys each theme and moral must carry (scripts refer to them as @theme.x). */
@@ -278,6 +278,7 @@ static int load_places(struct loader *L, struct sv_universe *u, const json_t *ob
 	for (size_t i = 0; i < u->n_places; i++) {
 		const json_t *p = json_array_get(arr, i);
 		struct sv_place *pl = &u->places[i];
+		pl->universe = u;
 		pl->id = need_id(L, p, "id");
 		pl->name = need_str(L, p, "name");
 		pl->description = need_str(L, p, "description");
@@ -615,10 +616,45 @@ static int load_options(struct loader *L)
 	return 0;
 }
 
+/* ---- cultures ---- */
+
+static int load_culture(struct loader *L, void *entry, const json_t *obj)
+{
+	struct sv_culture *cu = entry;
+	cu->obj = obj;
+	cu->id = need_id(L, obj, "id");
+	cu->name = need_str(L, obj, "name");
+	need_str(L, obj, "description");
+	need_str(L, obj, "greeting");
+	need_str(L, obj, "meaning");
+	const json_t *festival = need_object(L, obj, "festival");
+	if (festival) {
+		need_str(L, festival, "name");
+		need_str(L, festival, "description");
+		need_str(L, festival, "party");
+	}
+	need_strings(L, obj, "foods", 1);
+	need_strings(L, obj, "places", 1);
+	return L->failed ? -1 : 0;
+}
+
+static int load_cultures(struct loader *L)
+{
+	struct sv_catalog *c = L->c;
+	L->file = "cultures";
+	const json_t *arr = need_array(L, c->docs[DOC_CULTURES], "cultures", 1);
+	return arr ? LOAD_LIST(L, arr, "cultures", "culture", struct sv_culture, load_culture,
+	                       c->cultures, c->n_cultures)
+	           : -1;
+}
+
 /* ---- beats.json: scripts, lines, moves ---- */
 
 static const char *const obstacle_templates[] = {"problem", "solve"};
 static const char *const universe_templates[] = {"arrival"};
+static const char *const series_templates[] = {"recap", "open", "pickup", "close"};
+/* The kinds of thread a story can leave open for the next episode (plan.c). */
+static const char *const thread_kinds[] = {"object", "promise", "secret"};
 
 static int check_ref(struct loader *L, const char *ref)
 {
@@ -631,6 +667,7 @@ static int check_ref(struct loader *L, const char *ref)
 	    {"@moral.", moral_templates, COUNT(moral_templates)},
 	    {"@obstacle.", obstacle_templates, COUNT(obstacle_templates)},
 	    {"@universe.", universe_templates, COUNT(universe_templates)},
+	    {"@series.", series_templates, COUNT(series_templates)},
 	};
 	for (size_t i = 0; i < COUNT(refs); i++) {
 		size_t n = strlen(refs[i].prefix);
@@ -660,6 +697,18 @@ static int check_say(struct loader *L, const json_t *item)
 	return 0;
 }
 
+/* "if": a condition the realiser knows ("!" before it negates it), or an array of them. */
+static int check_conditions(struct loader *L, const json_t *cond)
+{
+	size_t i, n = json_is_array(cond) ? json_array_size(cond) : 1;
+	for (i = 0; i < n; i++) {
+		const json_t *c = json_is_array(cond) ? json_array_get(cond, i) : cond;
+		if (!json_is_string(c) || !sv_story_condition_known(json_string_value(c)))
+			return fail(L, "unknown condition in 'if'");
+	}
+	return n ? 0 : fail(L, "'if' must not be empty");
+}
+
 static int check_item(struct loader *L, const json_t *item)
 {
 	const json_t *moves = json_object_get(L->c->beats, "moves");
@@ -668,9 +717,8 @@ static int check_item(struct loader *L, const json_t *item)
 		const json_t *cond = json_object_get(item, "if");
 		const json_t *max = json_object_get(item, "max");
 		const json_t *opt = json_object_get(item, "opt");
-		if (cond &&
-		    (!json_is_string(cond) || !sv_story_condition_known(json_string_value(cond))))
-			return fail(L, "unknown condition in 'if'");
+		if (cond && check_conditions(L, cond) < 0)
+			return -1;
 		if (opt && !json_is_boolean(opt))
 			return fail(L, "'opt' must be true or false");
 		if (max && (!json_is_integer(max) || json_integer_value(max) < 1 ||
@@ -742,6 +790,44 @@ static int check_template_map(struct loader *L, const json_t *map)
 	return 0;
 }
 
+/* A series: the recap, and how each kind of thread is opened, picked up and closed. */
+static int check_series(struct loader *L, const json_t *doc)
+{
+	snprintf(L->where, sizeof(L->where), "series");
+	const json_t *series = need_object(L, doc, "series");
+	const json_t *threads = series ? need_object(L, series, "threads") : NULL;
+	if (!threads || need_templates(L, series, "recap") < 0)
+		return -1;
+	for (size_t i = 0; i < COUNT(thread_kinds); i++) {
+		snprintf(L->where, sizeof(L->where), "series.threads.%s", thread_kinds[i]);
+		const json_t *kind = need_object(L, threads, thread_kinds[i]);
+		for (size_t k = 1; kind && k < COUNT(series_templates); k++)
+			need_templates(L, kind, series_templates[k]);
+		if (L->failed)
+			return -1;
+	}
+	return 0;
+}
+
+/* The sheet a custom character starts from; a trait may bring speech verbs. */
+static int check_custom_sheet(struct loader *L, const json_t *doc)
+{
+	snprintf(L->where, sizeof(L->where), "custom");
+	const json_t *custom = need_object(L, doc, "custom");
+	const json_t *speech = custom ? need_object(L, custom, "speech") : NULL;
+	const json_t *verbs = custom ? need_object(L, custom, "trait_verbs") : NULL;
+	if (L->failed || check_speech(L, speech, 0) < 0 || check_voice(L, custom) < 0)
+		return -1;
+	const char *trait;
+	const json_t *v;
+	json_object_foreach((json_t *)verbs, trait, v)
+	{
+		if (need_strings(L, verbs, trait, 1) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int load_beats(struct loader *L)
 {
 	struct sv_catalog *c = L->c;
@@ -770,7 +856,13 @@ static int load_beats(struct loader *L)
 		return fail(L, "'pronoun' must be she, he, it or they");
 	snprintf(L->where, sizeof(L->where), "friend");
 	speech = need_object(L, friend, "speech");
-	if (L->failed || check_speech(L, speech, 0) < 0 || check_voice(L, friend) < 0)
+	if (L->failed || check_speech(L, speech, 0) < 0 || check_voice(L, friend) < 0 ||
+	    check_custom_sheet(L, doc) < 0)
+		return -1;
+	snprintf(L->where, sizeof(L->where), "culture");
+	const json_t *culture = need_object(L, doc, "culture");
+	if (!culture || need_strings(L, culture, "festival_themes", 0) < 0 ||
+	    check_series(L, doc) < 0)
 		return -1;
 	for (int b = 0; b < BEAT_N; b++) {
 		snprintf(L->where, sizeof(L->where), "beats.%s", sv_story_beat_names[b]);
@@ -866,7 +958,16 @@ static json_t *public_doc(const struct sv_catalog *c)
 	    "lengths",
 	    public_list(json_object_get(c->docs[DOC_OPTIONS], "lengths"), lkeys, COUNT(lkeys),
 	                lang));
-	if (!doc || json_object_size(doc) != 7 || public_extras(doc, c) < 0) {
+	static const char *const kkeys[] = {"id",      "name",     "description", "greeting",
+	                                    "meaning", "festival", "foods",       "places"};
+	if (doc &&
+	    json_object_set_new(doc, "cultures",
+	                        public_list(json_object_get(c->docs[DOC_CULTURES], "cultures"),
+	                                    kkeys, COUNT(kkeys), lang)) < 0) {
+		json_decref(doc);
+		return NULL;
+	}
+	if (!doc || json_object_size(doc) != 8 || public_extras(doc, c) < 0) {
 		json_decref(doc);
 		return NULL;
 	}
@@ -940,7 +1041,8 @@ struct sv_catalog *sv_story_catalog_load(const char *lang, sv_story_file_fn fn, 
 		parse_doc(&L, d, fn, ctx);
 	/* beats.json first: characters check their lines against its intents. */
 	if (L.failed || load_beats(&L) < 0 || load_universes(&L) < 0 || load_characters(&L) < 0 ||
-	    load_themes(&L) < 0 || load_morals(&L) < 0 || load_options(&L) < 0) {
+	    load_themes(&L) < 0 || load_morals(&L) < 0 || load_options(&L) < 0 ||
+	    load_cultures(&L) < 0) {
 		sv_story_catalog_free(c);
 		return NULL;
 	}
@@ -970,6 +1072,7 @@ void sv_story_catalog_free(struct sv_catalog *c)
 	free(c->morals);
 	free(c->ages);
 	free(c->lengths);
+	free(c->cultures);
 	json_decref(c->public_doc);
 	for (int d = 0; d < DOC_N; d++)
 		json_decref(c->docs[d]);
@@ -999,6 +1102,7 @@ FIND(sv_story_find_theme, struct sv_theme, themes, n_themes)
 FIND(sv_story_find_moral, struct sv_moral, morals, n_morals)
 FIND(sv_story_find_age, struct sv_age, ages, n_ages)
 FIND(sv_story_find_length, struct sv_length, lengths, n_lengths)
+FIND(sv_story_find_culture, struct sv_culture, cultures, n_cultures)
 
 static const struct sv_pronoun pronouns[] = {
     {"she", "she", "her", "her", "herself", "was", "is", "has"},

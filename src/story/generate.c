@@ -20,20 +20,37 @@ static json_t *scene_json(const struct sv_plan *pl, const struct sv_beat *b)
 	if (!beat)
 		return NULL;
 	json_t *scene = json_pack(
-	    "{s:O,s:O,s:O,s:O,s:O,s:O}", "place", json_object_get(beat, "place"), "place_name",
+	    "{s:O,s:O,s:O,s:O,s:O,s:O,s:O}", "place", json_object_get(beat, "place"), "place_name",
 	    json_object_get(beat, "place_name"), "cast", json_object_get(beat, "cast"), "mood",
 	    json_object_get(beat, "mood"), "time_of_day", json_object_get(beat, "time_of_day"),
-	    "objects", json_object_get(beat, "objects"));
+	    "objects", json_object_get(beat, "objects"), "universe",
+	    json_object_get(beat, "universe"));
 	json_decref(beat);
 	return scene;
+}
+
+/* Who says what on a page: [{"start","end","speaker"}], byte offsets into its text. */
+static json_t *spans_json(const struct sv_page *pg)
+{
+	json_t *arr = json_array();
+	for (int i = 0; arr && i < pg->n_spans; i++) {
+		const struct sv_span *sp = &pg->spans[i];
+		json_t *one = json_pack("{s:i,s:i,s:s}", "start", sp->start, "end", sp->end,
+		                        "speaker", sv_story_role_names[sp->role]);
+		if (json_array_append_new(arr, one) < 0) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
 }
 
 static json_t *page_json(const struct sv_plan *pl, const struct sv_page *pg, int number)
 {
 	const struct sv_beat *b = &pl->beats[pg->beat];
-	return json_pack("{s:i,s:s,s:i,s:s,s:i,s:o*}", "number", number, "beat",
+	return json_pack("{s:i,s:s,s:i,s:s,s:i,s:o*,s:o*}", "number", number, "beat",
 	                 sv_story_beat_names[b->kind], "plan_index", pg->beat, "text", pg->text,
-	                 "words", pg->words, "scene", scene_json(pl, b));
+	                 "words", pg->words, "scene", scene_json(pl, b), "spans", spans_json(pg));
 }
 
 static json_t *plan_json(const struct sv_plan *pl)
@@ -55,7 +72,7 @@ static json_t *pages_json(const struct sv_plan *pl, const struct sv_pages *pages
 	*words = 0;
 	for (int i = 0; arr && i < pages->n; i++) {
 		json_t *pg = page_json(pl, &pages->v[i], i + 1);
-		if (!pg || json_object_size(pg) != 6 || json_array_append_new(arr, pg) < 0) {
+		if (!pg || json_object_size(pg) != 7 || json_array_append_new(arr, pg) < 0) {
 			json_decref(arr);
 			return NULL;
 		}
@@ -74,17 +91,57 @@ static json_t *universe_json(const struct sv_universe *u)
 	                 json_deep_copy(json_object_get(u->obj, "palette")));
 }
 
+/* Every catalog universe of the story (one, or a fusion's two, or a journey's stops). */
+static json_t *universes_json(const struct sv_plan *pl)
+{
+	json_t *arr = json_array();
+	for (int i = 0; arr && i < pl->n_worlds; i++) {
+		if (json_array_append_new(arr, universe_json(pl->worlds[i])) < 0)
+			return json_decref(arr), NULL;
+	}
+	return arr;
+}
+
+/* The setting: a fusion's merged universe says what it was made from. */
+static json_t *setting_json(const struct sv_plan *pl)
+{
+	json_t *u = universe_json(pl->u);
+	if (u && pl->mode == MODE_FUSION &&
+	    json_object_set_new(u, "from",
+	                        json_pack("[s,s]", pl->worlds[0]->id, pl->worlds[1]->id)) < 0)
+		return json_decref(u), NULL;
+	return u;
+}
+
+/* A series: this episode's number, the thread it leaves open, and (from the
+ * second episode on) the one it continues. */
+static int add_series(const struct sv_plan *pl, json_t *doc)
+{
+	const struct sv_story_previous *pv = &pl->p->previous;
+	json_t *thread = json_pack("{s:s,s:s}", "kind", pl->thread_kind, "what", pl->thread_what);
+	if (thread && pl->thread_place &&
+	    json_object_set_new(thread, "place", json_string(pl->thread_place->id)) < 0)
+		json_decref(thread), thread = NULL;
+	int bad = json_object_set_new(doc, "episode", json_integer(pv->episode + 1)) < 0 ||
+	          json_object_set_new(doc, "thread", thread) < 0;
+	if (!bad && pv->episode > 0)
+		bad = json_object_set_new(
+		          doc, "previous",
+		          json_pack("{s:i,s:s}", "episode", pv->episode, "title", pv->title)) < 0;
+	return bad ? -1 : 0;
+}
+
 static json_t *assemble(const struct sv_plan *pl, const char *title, const struct sv_pages *pages,
                         sv_story_progress_fn progress, void *ctx)
 {
 	int words = 0;
 	json_t *pages_arr = pages_json(pl, pages, progress, ctx, &words);
-	json_t *doc = json_pack("{s:i,s:s,s:s,s:o*,s:o*,s:o*,s:o*,s:o*,s:i}", "format",
-	                        STORY_FORMAT, "language", pl->c->lang, "title", title, "parameters",
-	                        sv_story_params_to_json(pl->p), "universe", universe_json(pl->u),
-	                        "cast", sv_story_plan_cast_json(pl), "plan", plan_json(pl), "pages",
-	                        pages_arr, "word_count", words);
-	if (doc && json_object_size(doc) != 9) {
+	json_t *doc = json_pack(
+	    "{s:i,s:s,s:s,s:o*,s:o*,s:o*,s:o*,s:o*,s:o*,s:i}", "format", STORY_FORMAT, "language",
+	    pl->c->lang, "title", title, "parameters", sv_story_params_to_json(pl->p), "universe",
+	    setting_json(pl), "universes", universes_json(pl), "cast", sv_story_plan_cast_json(pl),
+	    "plan", plan_json(pl), "pages", pages_arr, "word_count", words);
+	if (doc && (json_object_size(doc) != 10 || add_series(pl, doc) < 0)) {
 		json_decref(doc);
 		return NULL;
 	}

@@ -22,17 +22,22 @@ enum sv_doc {
 	DOC_MORALS,
 	DOC_OPTIONS,
 	DOC_BEATS,
+	DOC_CULTURES,
 	DOC_N
 };
 extern const char *const sv_story_doc_names[DOC_N];
 
-/* Everyone who can be named in a template; the first five are the cast. */
+/* Everyone who can be named in a template. The first five are in every
+ * story; rival, mentor and custom only when the parameters ask for them. */
 enum sv_role {
 	ROLE_HERO,
 	ROLE_SIDEKICK,
 	ROLE_CHILD,
 	ROLE_GUIDE,
 	ROLE_FRIEND,
+	ROLE_RIVAL,
+	ROLE_MENTOR,
+	ROLE_CUSTOM,
 	ROLE_N,
 	ROLE_NONE = -1,
 };
@@ -45,6 +50,7 @@ const struct sv_pronoun *sv_story_pronoun(const char *id);
 
 struct sv_place {
 	const char *id, *name, *description;
+	const struct sv_universe *universe; /* where it is (for a fusion: its world of origin) */
 };
 
 struct sv_universe {
@@ -69,6 +75,12 @@ struct sv_theme {
 };
 
 struct sv_moral {
+	const char *id, *name;
+	const json_t *obj;
+};
+
+/* Cultural touches a family can ask for: a greeting, a festival, foods, places. */
+struct sv_culture {
 	const char *id, *name;
 	const json_t *obj;
 };
@@ -105,6 +117,8 @@ struct sv_catalog {
 	size_t n_ages;
 	struct sv_length *lengths;
 	size_t n_lengths;
+	struct sv_culture *cultures;
+	size_t n_cultures;
 	const json_t *beats; /* the root of beats.json */
 	json_t *public_doc;  /* what sv_story_catalog_json copies */
 };
@@ -121,6 +135,7 @@ const struct sv_theme *sv_story_find_theme(const struct sv_catalog *c, const cha
 const struct sv_moral *sv_story_find_moral(const struct sv_catalog *c, const char *id);
 const struct sv_age *sv_story_find_age(const struct sv_catalog *c, const char *id);
 const struct sv_length *sv_story_find_length(const struct sv_catalog *c, const char *id);
+const struct sv_culture *sv_story_find_culture(const struct sv_catalog *c, const char *id);
 
 /* ---- templates (template.c) ---- */
 
@@ -180,6 +195,8 @@ struct sv_beat {
 	int size;               /* obstacle size 1..3 */
 	int thinker;            /* who solves it: a role present */
 	int target_words;
+	const struct sv_universe *world; /* the universe it happens in */
+	int hop;                         /* the first beat in a new universe (hopping) */
 };
 
 struct sv_actor {
@@ -191,10 +208,33 @@ struct sv_actor {
 	int visitor;
 };
 
+enum sv_mode { MODE_SINGLE, MODE_CROSSOVER, MODE_FUSION, MODE_HOPPING, MODE_N };
+extern const char *const sv_story_mode_names[MODE_N];
+int sv_story_mode(const char *name); /* MODE_*, or -1 */
+
+/* A fusion's merged setting: a universe made for one story (worlds.c). */
+struct sv_fused {
+	struct sv_universe u;
+	char id[2 * SV_STORY_ID_MAX], name[160], description[400];
+};
+
 struct sv_plan {
 	const struct sv_catalog *c;
 	const struct sv_story_params *p;
-	const struct sv_universe *u;
+	const struct sv_universe *u; /* where the story starts and ends (a fusion's merged one) */
+	enum sv_mode mode;
+	const struct sv_universe *worlds[SV_STORY_UNIVERSES_MAX]; /* the catalog universes */
+	int n_worlds;
+	/* The universes the beats happen in: legs[0] is u; hopping has one per world. */
+	const struct sv_universe *legs[SV_STORY_UNIVERSES_MAX];
+	int n_legs;
+	struct sv_fused *fused;           /* fusion only; owned */
+	const struct sv_culture *culture; /* NULL when none was asked for */
+	/* The thread this story leaves open for the next episode (a series):
+	 * its kind (object, promise, secret) and what it is about. */
+	const char *thread_kind, *thread_what;
+	const struct sv_place *thread_place; /* a promise's */
+	int festival; /* the culture's festival is the celebration's occasion */
 	const struct sv_theme *theme;
 	const struct sv_moral *moral;
 	const struct sv_age *age;
@@ -204,6 +244,8 @@ struct sv_plan {
 	const char *thing, *snack, *critter;
 	const struct sv_place *home, *far;
 	char friend_looks[96];
+	char custom_looks[96];
+	json_t *own; /* JSON the plan made itself (the custom character's sheet, ...) */
 	struct sv_beat *beats;
 	int n_beats;
 	uint64_t seed; /* mixed from every parameter, not just p->seed */
@@ -211,6 +253,20 @@ struct sv_plan {
 
 int sv_story_plan_build(const struct sv_catalog *c, const struct sv_story_params *p,
                         struct sv_plan *pl, struct sv_err *err);
+
+/* ---- universe modes (worlds.c) ---- */
+
+/* Finds the story's universes and sets u, worlds and legs (merging the two
+ * worlds of a fusion into pl->fused, which sv_story_worlds_free releases). */
+int sv_story_worlds_build(struct sv_plan *pl, struct sv_err *err);
+void sv_story_worlds_free(struct sv_plan *pl);
+/* Whether a character from home belongs where the story is (not a visitor). */
+int sv_story_worlds_native(const struct sv_plan *pl, const struct sv_universe *home);
+/* Sets each beat's world and hop (needs the beats laid out). */
+void sv_story_worlds_assign(struct sv_plan *pl);
+/* "Whistlewind Meadow and the Lantern Sea": the story's catalog universes, or
+ * with from > 0 only those from that one on. */
+void sv_story_worlds_names(const struct sv_plan *pl, int from, char *out, size_t cap);
 void sv_story_plan_free(struct sv_plan *pl);
 json_t *sv_story_plan_cast_json(const struct sv_plan *pl);
 json_t *sv_story_plan_beat_json(const struct sv_plan *pl, const struct sv_beat *b);
@@ -223,10 +279,19 @@ uint64_t sv_story_subseed(uint64_t seed, const char *label, uint64_t n);
 
 /* ---- the realiser (realise.c) ---- */
 
+/* A line of dialogue on a page: bytes [start, end) of the page's text, the
+ * words between the quote marks (without the marks), and who speaks them. */
+struct sv_span {
+	int start, end;
+	int role; /* ROLE_* */
+};
+
 struct sv_page {
 	char *text;
 	int beat; /* index into plan->beats */
 	int words;
+	struct sv_span *spans; /* owned by the page; in the order they come */
+	int n_spans;
 };
 
 struct sv_pages {
@@ -240,5 +305,23 @@ int sv_story_condition_known(const char *name);
 int sv_story_realise(const struct sv_plan *pl, char **title, struct sv_pages *out,
                      struct sv_err *err);
 void sv_story_pages_free(struct sv_pages *pages);
+
+/* ---- evaluation (eval.c) ---- */
+
+/* Sentences of fewer words (speech tags such as "Pip said.", a cheer) may
+ * come again; longer ones never do within a story. */
+#define SV_STORY_REPEAT_WORDS 3
+/* The key that tells one sentence from another (its words, without case or
+ * punctuation). Returns 0 when the sentence is too short to count. */
+int sv_story_sentence_key(const char *s, size_t len, const struct sv_story_text_stats *st,
+                          uint64_t *key);
+
+/* The Flesch-Kincaid grades of a reading level: min..max is the band its
+ * stories are held to (min is -HUGE_VAL when open), aim_lo..aim_hi the part
+ * of it the realiser steers for. NULL for a level without a band. */
+struct sv_grade_band {
+	double min, max, aim_lo, aim_hi;
+};
+const struct sv_grade_band *sv_story_grade_band(int level);
 
 #endif

@@ -11,9 +11,16 @@
  * beat has a place, the cast present, a mood, a time of day, objects and a
  * share of the story's words. Themes choose the obstacles; morals the choice.
  * All choices come from an sv_rng seeded from the parameters.
+ *
+ * A friendly rival, a mentor and a custom character join the cast when asked
+ * for, each on stage in the beats their part needs. Which universe each beat
+ * happens in (fusion, hopping) is worlds.c's business. Every story ends with a
+ * thread left open for a next episode, and a next episode keeps the promise
+ * the last one made.
  */
 #include "story/internal.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +30,8 @@ const char *const sv_story_beat_names[BEAT_N] = {
     "rest",    "low_point", "choice", "resolution", "closing",
 };
 
-const char *const sv_story_role_names[ROLE_N] = {"hero", "sidekick", "child", "guide", "friend"};
+const char *const sv_story_role_names[ROLE_N] = {"hero",   "sidekick", "child",  "guide",
+                                                 "friend", "rival",    "mentor", "custom"};
 
 #define BIT(r) (1u << (r))
 #define TRIO   (BIT(ROLE_HERO) | BIT(ROLE_SIDEKICK) | BIT(ROLE_CHILD))
@@ -81,8 +89,8 @@ json_t *sv_story_cast_roles_json(unsigned cast)
 
 /* ---- the cast ---- */
 
-static void actor_from_character(struct sv_actor *a, const struct sv_character *ch,
-                                 const struct sv_universe *u)
+static void actor_from_character(const struct sv_plan *pl, struct sv_actor *a,
+                                 const struct sv_character *ch)
 {
 	a->ch = ch;
 	a->name = ch->name;
@@ -93,7 +101,7 @@ static void actor_from_character(struct sv_actor *a, const struct sv_character *
 	a->traits = json_object_get(ch->obj, "traits");
 	a->speech = json_object_get(ch->obj, "speech");
 	a->voice = json_object_get(ch->obj, "voice");
-	a->visitor = ch->home != u;
+	a->visitor = !sv_story_worlds_native(pl, ch->home);
 }
 
 static void cast_child(struct sv_plan *pl)
@@ -103,14 +111,33 @@ static void cast_child(struct sv_plan *pl)
 	a->name = pl->p->child_name;
 	a->species = json_string_value(json_object_get(child, "species"));
 	a->looks = json_string_value(json_object_get(child, "looks"));
-	a->pronoun = sv_story_pronoun(json_string_value(json_object_get(child, "pronoun")));
+	a->pronoun = sv_story_pronoun(pl->p->pronouns[0] ? pl->p->pronouns : "they");
 	a->traits = json_object_get(child, "traits");
 	a->speech = json_object_get(child, "speech");
 	a->voice = json_object_get(child, "voice");
 	a->visitor = 1;
 }
 
-/* The guide is a native of the universe who is neither hero nor sidekick. */
+static int cast_already(const struct sv_plan *pl, const struct sv_character *ch)
+{
+	for (int r = 0; r < ROLE_N; r++) {
+		if (pl->actors[r].ch == ch)
+			return 1;
+	}
+	return 0;
+}
+
+/* Whether a name is already someone's in the story (the friend needs their own). */
+static int name_taken(const struct sv_plan *pl, const char *name)
+{
+	for (int r = 0; r < ROLE_N; r++) {
+		if (r != ROLE_FRIEND && pl->actors[r].name && strcmp(pl->actors[r].name, name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The guide is a native of the universe who has no other part in the story. */
 static const struct sv_character *choose_guide(const struct sv_plan *pl, struct sv_rng *r)
 {
 	const struct sv_catalog *c = pl->c;
@@ -119,8 +146,8 @@ static const struct sv_character *choose_guide(const struct sv_plan *pl, struct 
 	for (int native = 1; native >= 0 && n == 0; native--) {
 		for (size_t i = 0; i < c->n_characters && n < COUNT(pool); i++) {
 			const struct sv_character *ch = &c->characters[i];
-			if ((!native || ch->home == pl->u) && ch != pl->actors[ROLE_HERO].ch &&
-			    ch != pl->actors[ROLE_SIDEKICK].ch)
+			if ((!native || sv_story_worlds_native(pl, ch->home)) &&
+			    !cast_already(pl, ch))
 				pool[n++] = ch;
 		}
 	}
@@ -136,7 +163,7 @@ static void cast_friend(struct sv_plan *pl, struct sv_rng *r)
 	size_t n = json_array_size(names), i = sv_rng_below(r, (uint32_t)n);
 	for (size_t k = 0; k < n; k++, i = (i + 1) % n) {
 		a->name = sv_story_str_at(names, i);
-		if (strcmp(a->name, pl->p->child_name) != 0)
+		if (!name_taken(pl, a->name))
 			break;
 	}
 	size_t nc = json_array_size(creatures), k = sv_rng_below(r, (uint32_t)nc);
@@ -152,19 +179,92 @@ static void cast_friend(struct sv_plan *pl, struct sv_rng *r)
 	a->visitor = 0;
 }
 
+/* "shy, kind and curious" from the custom character's traits. */
+static void join_traits(char *out, size_t cap, const struct sv_story_custom *cu)
+{
+	size_t n = 0;
+	out[0] = '\0';
+	for (int i = 0; i < cu->n_traits && n < cap; i++) {
+		const char *sep = i == 0 ? "" : i == cu->n_traits - 1 ? " and " : ", ";
+		int w = snprintf(out + n, cap - n, "%s%s", sep, cu->traits[i]);
+		n += w > 0 ? (size_t)w : 0;
+	}
+}
+
+/* The custom character's sheet, made from what the user gave and beats.json's
+ * "custom" entry: a trait may bring its own speech verbs ("shy": whispered). */
+static json_t *custom_sheet(const struct sv_plan *pl, const struct sv_pronoun *pn)
+{
+	const struct sv_story_custom *cu = &pl->p->custom;
+	const json_t *data = json_object_get(pl->c->beats, "custom");
+	const json_t *trait_verbs = json_object_get(data, "trait_verbs");
+	json_t *traits = json_array(), *verbs = json_array();
+	char joined[160], style[256];
+	for (int i = 0; i < cu->n_traits; i++) {
+		json_array_append_new(traits, json_string(cu->traits[i]));
+		json_array_extend(verbs, json_object_get(trait_verbs, cu->traits[i]));
+	}
+	json_array_extend(verbs, json_object_get(json_object_get(data, "speech"), "verbs"));
+	join_traits(joined, sizeof(joined), cu);
+	snprintf(style, sizeof(style), "%s, in a way all %s own", joined, pn->their);
+	return json_pack("{s:o,s:{s:s,s:o},s:O}", "traits", traits, "speech", "style", style,
+	                 "verbs", verbs, "voice", json_object_get(data, "voice"));
+}
+
+static int cast_custom(struct sv_plan *pl, struct sv_err *err)
+{
+	const struct sv_story_custom *cu = &pl->p->custom;
+	struct sv_actor *a = &pl->actors[ROLE_CUSTOM];
+	a->pronoun = sv_story_pronoun(cu->pronoun[0] ? cu->pronoun : "they");
+	json_t *sheet = custom_sheet(pl, a->pronoun);
+	if (!sheet || json_object_set_new(pl->own, "custom", sheet) < 0)
+		return sv_err_set(err, "nomem", "", "out of memory casting the story");
+	a->name = cu->name;
+	a->species = cu->species;
+	snprintf(pl->custom_looks, sizeof(pl->custom_looks), "%s %s like no other",
+	         sv_story_article(cu->species), cu->species);
+	a->looks = pl->custom_looks;
+	a->traits = json_object_get(sheet, "traits");
+	a->speech = json_object_get(sheet, "speech");
+	a->voice = json_object_get(sheet, "voice");
+	a->visitor = 0; /* a friend of this world, whatever it is */
+	return 0;
+}
+
+/* The optional roles: a friendly rival, a mentor and a custom character. */
+static int cast_extras(struct sv_plan *pl, struct sv_err *err)
+{
+	static const struct {
+		int role;
+		size_t offset;
+	} extras[] = {
+	    {ROLE_RIVAL, offsetof(struct sv_story_params, rival)},
+	    {ROLE_MENTOR, offsetof(struct sv_story_params, mentor)},
+	};
+	for (size_t i = 0; i < COUNT(extras); i++) {
+		const char *id = (const char *)pl->p + extras[i].offset;
+		const struct sv_character *ch = id[0] ? sv_story_find_character(pl->c, id) : NULL;
+		if (ch)
+			actor_from_character(pl, &pl->actors[extras[i].role], ch);
+	}
+	return pl->p->custom.name[0] ? cast_custom(pl, err) : 0;
+}
+
 static int cast_story(struct sv_plan *pl, struct sv_rng *r, struct sv_err *err)
 {
 	const struct sv_character *hero = sv_story_find_character(pl->c, pl->p->hero);
 	const struct sv_character *side = sv_story_find_character(pl->c, pl->p->sidekick);
 	if (!hero || !side)
 		return sv_err_set(err, "invalid_value", "hero", "the hero and sidekick must exist");
-	actor_from_character(&pl->actors[ROLE_HERO], hero, pl->u);
-	actor_from_character(&pl->actors[ROLE_SIDEKICK], side, pl->u);
+	actor_from_character(pl, &pl->actors[ROLE_HERO], hero);
+	actor_from_character(pl, &pl->actors[ROLE_SIDEKICK], side);
 	cast_child(pl);
+	if (cast_extras(pl, err) < 0)
+		return -1;
 	const struct sv_character *guide = choose_guide(pl, r);
 	if (!guide)
 		return sv_err_set(err, "invalid_data", "", "no character is left to be the guide");
-	actor_from_character(&pl->actors[ROLE_GUIDE], guide, pl->u);
+	actor_from_character(pl, &pl->actors[ROLE_GUIDE], guide);
 	cast_friend(pl, r);
 	pl->chooser = sv_rng_below(r, 2) ? ROLE_HERO : ROLE_CHILD;
 	return 0;
@@ -299,30 +399,53 @@ static void assign_obstacles(struct sv_plan *pl, struct sv_rng *r)
 
 /* ---- places, times, moods, cast, objects ---- */
 
+/* The places of one leg's universe a journey can stop at, shuffled: not home
+ * (where the story starts) and not the place the quest leads to. */
+struct stops {
+	const struct sv_place *v[32];
+	size_t n, next;
+};
+
+static void shuffle_stops(const struct sv_plan *pl, int leg, struct stops *st, struct sv_rng *r)
+{
+	const struct sv_universe *w = pl->legs[leg];
+	st->n = st->next = 0;
+	for (size_t i = leg == 0 ? 1 : 0; i < w->n_places && st->n < COUNT(st->v); i++) {
+		if (&w->places[i] != pl->far && &w->places[i] != pl->home)
+			st->v[st->n++] = &w->places[i];
+	}
+	for (size_t i = st->n; i > 1; i--) { /* Fisher-Yates */
+		size_t j = sv_rng_below(r, (uint32_t)i);
+		const struct sv_place *t = st->v[i - 1];
+		st->v[i - 1] = st->v[j];
+		st->v[j] = t;
+	}
+}
+
+static int leg_of(const struct sv_plan *pl, const struct sv_beat *b)
+{
+	for (int l = 0; l < pl->n_legs; l++) {
+		if (pl->legs[l] == b->world)
+			return l;
+	}
+	return 0;
+}
+
 static void assign_places(struct sv_plan *pl, struct sv_rng *r)
 {
-	const struct sv_place *stops[32];
-	size_t n = 0;
-	for (size_t i = 1; i < pl->u->n_places && n < COUNT(stops); i++) {
-		if (&pl->u->places[i] != pl->far)
-			stops[n++] = &pl->u->places[i];
-	}
-	for (size_t i = n; i > 1; i--) { /* Fisher-Yates */
-		size_t j = sv_rng_below(r, (uint32_t)i);
-		const struct sv_place *t = stops[i - 1];
-		stops[i - 1] = stops[j];
-		stops[j] = t;
-	}
-	size_t next = 0;
+	struct stops stops[SV_STORY_UNIVERSES_MAX] = {0};
+	for (int l = 0; l < pl->n_legs; l++)
+		shuffle_stops(pl, l, &stops[l], r);
 	const struct sv_place *here = pl->home;
 	for (int b = 0; b < pl->n_beats; b++) {
 		struct sv_beat *beat = &pl->beats[b];
+		struct stops *st = &stops[leg_of(pl, beat)];
 		switch (beat->kind) {
 		case BEAT_JOURNEY:
 		case BEAT_OBSTACLE:
 			if (beat->kind == BEAT_JOURNEY || b == 0 ||
 			    pl->beats[b - 1].kind != BEAT_JOURNEY)
-				here = n ? stops[next++ % n] : pl->far;
+				here = st->n ? st->v[st->next++ % st->n] : pl->far;
 			break;
 		case BEAT_LOW_POINT:
 		case BEAT_CHOICE:
@@ -387,26 +510,54 @@ static unsigned theme_cast(const struct sv_theme *t, enum sv_beat_kind kind)
 	return cast;
 }
 
-/* Who has the idea that gets past an obstacle: anyone present, never twice running. */
+/* Who has the idea that gets past an obstacle: anyone present but the grown-ups
+ * and the rival (who is still racing), never twice running. */
 static int choose_thinker(const struct sv_beat *b, struct sv_rng *r, int last)
 {
 	int pool[ROLE_N], n = 0;
 	for (int role = 0; role < ROLE_N; role++) {
-		if ((b->cast & BIT(role)) && role != last && role != ROLE_GUIDE)
+		if ((b->cast & BIT(role)) && role != last && role != ROLE_GUIDE &&
+		    role != ROLE_MENTOR && role != ROLE_RIVAL)
 			pool[n++] = role;
 	}
 	return n ? pool[sv_rng_below(r, (uint32_t)n)] : ROLE_HERO;
 }
 
+/* Where the optional roles are on stage. The rival races them in the call and
+ * the first obstacle, comes back to help at the low point and stays to the
+ * end; the mentor sees them off and stands by (saying little) at the choice;
+ * a custom character goes wherever the hero goes. */
+static unsigned extra_cast(const struct sv_plan *pl, const struct sv_beat *b, int first_obstacle)
+{
+	static const unsigned rival_beats = BIT(BEAT_CALL) | BIT(BEAT_LOW_POINT) |
+	                                    BIT(BEAT_CHOICE) | BIT(BEAT_RESOLUTION) |
+	                                    BIT(BEAT_CLOSING);
+	static const unsigned mentor_beats =
+	    BIT(BEAT_SETOUT) | BIT(BEAT_CHOICE) | BIT(BEAT_CLOSING);
+	unsigned cast = 0;
+	if (pl->actors[ROLE_RIVAL].name &&
+	    ((rival_beats & BIT(b->kind)) || (b->kind == BEAT_OBSTACLE && first_obstacle)))
+		cast |= BIT(ROLE_RIVAL);
+	if (pl->actors[ROLE_MENTOR].name && (mentor_beats & BIT(b->kind)))
+		cast |= BIT(ROLE_MENTOR);
+	if (pl->actors[ROLE_CUSTOM].name && (base_cast[b->kind] & BIT(ROLE_HERO)))
+		cast |= BIT(ROLE_CUSTOM);
+	return cast;
+}
+
 static void assign_cast_and_objects(struct sv_plan *pl, struct sv_rng *r)
 {
-	const json_t *objects = json_object_get(pl->u->obj, "objects");
-	size_t n = json_array_size(objects);
 	int last = ROLE_NONE;
 	for (int b = 0; b < pl->n_beats; b++) {
 		struct sv_beat *beat = &pl->beats[b];
+		const json_t *objects = json_object_get(beat->world->obj, "objects");
+		size_t n = json_array_size(objects);
 		beat->cast = base_cast[beat->kind] | theme_cast(pl->theme, beat->kind);
-		if (beat->kind == BEAT_CALL) /* whoever brings the news is there */
+		beat->cast |=
+		    extra_cast(pl, beat, beat->kind == BEAT_OBSTACLE && last == ROLE_NONE);
+		if (beat->kind == BEAT_SETOUT && pl->actors[ROLE_MENTOR].name)
+			beat->cast &= ~BIT(ROLE_GUIDE); /* the mentor sees them off instead */
+		if (beat->kind == BEAT_CALL)            /* whoever brings the news is there */
 			beat->cast |= BIT(pl->theme->caller);
 		if (beat->kind == BEAT_OBSTACLE)
 			last = beat->thinker = choose_thinker(beat, r, last);
@@ -420,10 +571,22 @@ static void assign_cast_and_objects(struct sv_plan *pl, struct sv_rng *r)
 	}
 }
 
+/* Each optional role brings lines of its own (about this many words), and
+ * the story's other words make room for them. */
+#define EXTRA_ROLE_WORDS 70
+
+static double extras_words(const struct sv_plan *pl)
+{
+	double words = 0;
+	for (int r = ROLE_RIVAL; r <= ROLE_CUSTOM; r++)
+		words += pl->actors[r].name ? EXTRA_ROLE_WORDS : 0;
+	return words;
+}
+
 static void assign_targets(struct sv_plan *pl)
 {
 	const json_t *beats = json_object_get(pl->c->beats, "beats");
-	double sum = 0, total = pl->length->words * pl->age->words_scale;
+	double sum = 0, total = pl->length->words * pl->age->words_scale - extras_words(pl);
 	for (int b = 0; b < pl->n_beats; b++)
 		sum += json_number_value(json_object_get(
 		    json_object_get(beats, sv_story_beat_names[pl->beats[b].kind]), "weight"));
@@ -434,17 +597,95 @@ static void assign_targets(struct sv_plan *pl)
 	}
 }
 
+/* ---- series: the thread left open, and the one picked up ---- */
+
+static int place_visited(const struct sv_plan *pl, const struct sv_place *place)
+{
+	for (int b = 0; b < pl->n_beats; b++) {
+		if (pl->beats[b].place == place)
+			return 1;
+	}
+	return 0;
+}
+
+/* A place of the world where the quest ends that this story never went to
+ * (for a promise: the next episode's quest will lead there), or NULL. */
+static const struct sv_place *unvisited_place(const struct sv_plan *pl, struct sv_rng *r)
+{
+	const struct sv_universe *u = pl->legs[pl->n_legs - 1];
+	const struct sv_place *pool[32];
+	uint32_t n = 0;
+	for (size_t i = 1; i < u->n_places && n < COUNT(pool); i++) {
+		if (!place_visited(pl, &u->places[i]))
+			pool[n++] = &u->places[i];
+	}
+	return n ? pool[sv_rng_below(r, n)] : NULL;
+}
+
+/* Every story ends with something left open: a mysterious thing found in a
+ * pocket, a promise to go somewhere new, or a secret still to be told. The
+ * choice has its own random stream, so it changes nothing else in the plan. */
+static void choose_thread(struct sv_plan *pl)
+{
+	static const char *const kinds[] = {"object", "promise", "secret"};
+	struct sv_rng r;
+	sv_rng_seed(&r, sv_story_subseed(pl->seed, "thread", 0));
+	pl->thread_kind = kinds[sv_rng_below(&r, COUNT(kinds))];
+	const json_t *objects = json_object_get(pl->legs[pl->n_legs - 1]->obj, "objects");
+	size_t n = json_array_size(objects), k = sv_rng_below(&r, (uint32_t)n);
+	for (size_t i = 0; i < n && sv_story_str_at(objects, k) == pl->thing; i++)
+		k = (k + 1) % n;
+	pl->thread_what = sv_story_str_at(objects, k);
+	if (strcmp(pl->thread_kind, "promise") == 0) {
+		pl->thread_place = unvisited_place(pl, &r);
+		if (pl->thread_place)
+			pl->thread_what = pl->thread_place->name;
+		else
+			pl->thread_kind = "object";
+	}
+}
+
+/* A promise made last time is kept: this quest leads to the promised place. */
+static void keep_promise(struct sv_plan *pl)
+{
+	const struct sv_story_previous *pv = &pl->p->previous;
+	const struct sv_universe *last = pl->legs[pl->n_legs - 1];
+	if (pv->episode == 0 || strcmp(pv->thread_kind, "promise") != 0)
+		return;
+	for (size_t i = 1; i < last->n_places; i++) {
+		if (strcmp(last->places[i].id, pv->thread_place) == 0)
+			pl->far = &last->places[i];
+	}
+}
+
 /* ---- building ---- */
+
+/* Whether the theme is one whose occasion a culture's festival can be (beats.json). */
+static int theme_listed(const struct sv_catalog *c, const struct sv_theme *t)
+{
+	size_t i;
+	const json_t *v;
+	json_array_foreach(json_object_get(json_object_get(c->beats, "culture"), "festival_themes"),
+	                   i, v)
+	{
+		if (t && strcmp(json_string_value(v), t->id) == 0)
+			return 1;
+	}
+	return 0;
+}
 
 static int find_all(struct sv_plan *pl, struct sv_err *err)
 {
 	const struct sv_catalog *c = pl->c;
 	const struct sv_story_params *p = pl->p;
-	pl->u = sv_story_find_universe(c, p->universe);
+	if (sv_story_worlds_build(pl, err) < 0)
+		return -1;
 	pl->theme = sv_story_find_theme(c, p->theme);
 	pl->moral = sv_story_find_moral(c, p->moral);
 	pl->age = sv_story_find_age(c, p->age);
 	pl->length = sv_story_find_length(c, p->length);
+	pl->culture = p->culture[0] ? sv_story_find_culture(c, p->culture) : NULL;
+	pl->festival = pl->culture && theme_listed(c, pl->theme);
 	if (!pl->u || !pl->theme || !pl->moral || !pl->age || !pl->length)
 		return sv_err_set(err, "invalid_value", "",
 		                  "story parameters must be validated before generating");
@@ -455,9 +696,15 @@ static int find_all(struct sv_plan *pl, struct sv_err *err)
  * seed with another name tells the same story about another child. */
 static uint64_t story_seed(const struct sv_story_params *p)
 {
-	char key[8 * SV_STORY_ID_MAX];
-	snprintf(key, sizeof(key), "%s|%s|%s|%s|%s|%s|%s", p->universe, p->hero, p->sidekick,
-	         p->theme, p->moral, p->age, p->length);
+	char key[16 * SV_STORY_ID_MAX];
+	int n = snprintf(key, sizeof(key), "%s|%s|%s|%s|%s|%s|%s", p->universe, p->hero,
+	                 p->sidekick, p->theme, p->moral, p->age, p->length);
+	/* what came later joins the key only when used, so older stories stay the same */
+	for (int i = 1; i < p->n_universes && n > 0 && (size_t)n < sizeof(key); i++)
+		n += snprintf(key + n, sizeof(key) - (size_t)n, "|%s|%s", p->mode, p->universes[i]);
+	if (n > 0 && (size_t)n < sizeof(key) && (p->rival[0] || p->mentor[0] || p->custom.name[0]))
+		snprintf(key + n, sizeof(key) - (size_t)n, "|%s|%s|%s", p->rival, p->mentor,
+		         p->custom.name);
 	return sv_story_subseed(p->seed, key, 0);
 }
 
@@ -465,8 +712,9 @@ static void choose_props(struct sv_plan *pl, struct sv_rng *r)
 {
 	const json_t *u = pl->u->obj;
 	const json_t *creatures = json_object_get(u, "creatures");
+	const struct sv_universe *last = pl->legs[pl->n_legs - 1];
 	pl->home = &pl->u->places[0];
-	pl->far = &pl->u->places[1 + sv_rng_below(r, (uint32_t)(pl->u->n_places - 1))];
+	pl->far = &last->places[1 + sv_rng_below(r, (uint32_t)(last->n_places - 1))];
 	pl->thing = pick_str(r, json_object_get(u, "objects"));
 	pl->snack = pick_str(r, json_object_get(u, "snacks"));
 	pl->critter = json_string_value(json_object_get(
@@ -480,24 +728,36 @@ int sv_story_plan_build(const struct sv_catalog *c, const struct sv_story_params
 	memset(pl, 0, sizeof(*pl));
 	pl->c = c;
 	pl->p = p;
-	if (find_all(pl, err) < 0)
+	pl->own = json_object();
+	if (!pl->own)
+		return sv_err_set(err, "nomem", "", "out of memory planning the story");
+	if (find_all(pl, err) < 0) {
+		sv_story_plan_free(pl);
 		return -1;
+	}
 	pl->seed = story_seed(p);
 	struct sv_rng r;
 	sv_rng_seed(&r, sv_story_subseed(pl->seed, "plan", 0));
 	choose_props(pl, &r);
-	if (cast_story(pl, &r, err) < 0)
+	keep_promise(pl);
+	if (cast_story(pl, &r, err) < 0) {
+		sv_story_plan_free(pl);
 		return -1;
+	}
 	pl->beats = calloc((size_t)max_beats(pl->length), sizeof(*pl->beats));
-	if (!pl->beats)
+	if (!pl->beats) {
+		sv_story_plan_free(pl);
 		return sv_err_set(err, "nomem", "", "out of memory planning the story");
+	}
 	lay_out_beats(pl);
+	sv_story_worlds_assign(pl);
 	assign_obstacles(pl, &r);
 	assign_places(pl, &r);
 	assign_times(pl);
 	assign_moods(pl, &r);
 	assign_cast_and_objects(pl, &r);
 	assign_targets(pl);
+	choose_thread(pl);
 	return 0;
 }
 
@@ -506,6 +766,9 @@ void sv_story_plan_free(struct sv_plan *pl)
 	free(pl->beats);
 	pl->beats = NULL;
 	pl->n_beats = 0;
+	sv_story_worlds_free(pl);
+	json_decref(pl->own);
+	pl->own = NULL;
 }
 
 /* ---- JSON ---- */
@@ -538,6 +801,8 @@ json_t *sv_story_plan_cast_json(const struct sv_plan *pl)
 {
 	json_t *arr = json_array();
 	for (int r = 0; arr && r < ROLE_N; r++) {
+		if (!pl->actors[r].name) /* an optional role nobody plays */
+			continue;
 		if (json_array_append_new(arr, actor_json(pl, r)) < 0)
 			return json_decref(arr), NULL;
 	}
@@ -578,7 +843,8 @@ json_t *sv_story_plan_beat_json(const struct sv_plan *pl, const struct sv_beat *
 	              "act", b->act, "place", b->place->id, "place_name", b->place->name, "cast",
 	              sv_story_cast_roles_json(b->cast), "mood", b->mood, "time_of_day", b->time,
 	              "objects", beat_objects(pl, b));
-	if (!o || json_object_size(o) != 8 || beat_extras(pl, b, o) < 0)
+	if (!o || json_object_size(o) != 8 || beat_extras(pl, b, o) < 0 ||
+	    json_object_set_new(o, "universe", json_string(b->world->id)) < 0)
 		return json_decref(o), NULL;
 	return o;
 }

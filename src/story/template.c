@@ -16,14 +16,18 @@
 
 /* Roles first (their index is the ROLE_* value), then the aliases. */
 static const char *const role_idents[] = {
-    "hero", "sidekick", "child", "guide", "friend", "chooser", "thinker", "caller", "other",
+    "hero",   "sidekick", "child",   "guide",   "friend", "rival",
+    "mentor", "custom",   "chooser", "thinker", "caller", "other",
 };
 
 static const char *const word_idents[] = {
-    "universe",   "world", "home",     "home_desc",    "far",     "place",
-    "place_desc", "thing", "snack",    "critter",      "goal",    "group",
-    "obstacle",   "time",  "object",   "object2",      "barrier", "weather",
-    "sound",      "light", "creature", "creature_one", "move",    "word",
+    "universe",      "world",          "home",      "home_desc",    "far",           "place",
+    "place_desc",    "thing",          "snack",     "critter",      "goal",          "group",
+    "obstacle",      "time",           "object",    "object2",      "barrier",       "weather",
+    "sound",         "light",          "creature",  "creature_one", "move",          "word",
+    "worlds",        "route",          "far_world", "greeting",     "meaning",       "festival",
+    "festival_desc", "festival_party", "culture",   "dish",         "culture_place", "thread",
+    "old_thread",    "old_title",      "old_far",   "old_friend",
 };
 
 static const char *const role_attrs[] = {

@@ -610,7 +610,7 @@ static void check_plan(const json_t *story, const struct sv_story_params *p)
 		want += len->obstacles[a];
 	assert_int_equal(obstacles, want);
 	assert_int_equal(choice, 1);
-	assert_int_equal(json_array_size(json_object_get(story, "cast")), ROLE_N);
+	assert_int_equal(json_array_size(json_object_get(story, "cast")), ROLE_FRIEND + 1);
 }
 
 static void check_story(const json_t *story, const struct sv_story_params *p)
