@@ -503,14 +503,18 @@
 
 		const pages = Array.isArray(doc.pages) ? doc.pages : [];
 		$('story-pages').replaceChildren(
-			...pages.map((p, i) => {
+			...pages.flatMap((p, i) => {
 				const n = Number.isInteger(p.number) ? p.number : i + 1;
-				return el(
+				const page = el(
 					'section',
 					{ className: 'page', 'aria-label': `Page ${n}`, dataset: { testid: 'page', page: String(n) } },
 					...paragraphs(p.text),
 					el('span', { className: 'page-number', 'aria-hidden': 'true', text: String(n) })
 				);
+				/* Longer stories come in chapters: a heading where each one begins. */
+				return typeof p.chapter_title === 'string'
+					? [el('h3', { className: 'chapter-title', text: p.chapter_title }), page]
+					: [page];
 			})
 		);
 		const words = doc.word_count;

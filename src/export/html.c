@@ -63,6 +63,7 @@ static const char page_css[] =
     ".cast .name{font-weight:bold}\n"
     ".cast .about{color:var(--soft)}\n"
     ".page p{margin:0 0 1rem}\n"
+    "h2.chapter{text-align:center;color:var(--accent);font-size:1.5rem;margin:2.5rem 0 1rem}\n"
     ".page p:last-of-type{margin-bottom:0}\n"
     ".page .number{display:block;text-align:center;color:var(--soft);font-size:.9rem;"
     "margin-top:1rem}\n"
@@ -236,6 +237,12 @@ static void put_pages(struct writer *w, const json_t *pages, const struct labels
 	{
 		const json_t *number = json_object_get(p, "number");
 		json_int_t n = number ? json_integer_value(number) : (json_int_t)i + 1;
+		const char *chapter = json_string_value(json_object_get(p, "chapter_title"));
+		if (chapter) {
+			put(w, "<h2 class=\"chapter\">");
+			put_escaped(w, chapter);
+			put(w, "</h2>\n");
+		}
 		put(w, "<section class=\"page\" id=\"page-");
 		put_int(w, n);
 		put(w, "\" aria-label=\"");

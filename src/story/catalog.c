@@ -859,6 +859,13 @@ static int load_beats(struct loader *L)
 	if (L->failed || check_speech(L, speech, 0) < 0 || check_voice(L, friend) < 0 ||
 	    check_custom_sheet(L, doc) < 0)
 		return -1;
+	snprintf(L->where, sizeof(L->where), "chapter_titles");
+	const json_t *chapters = need_object(L, doc, "chapter_titles");
+	static const char *const chapter_kinds[] = {"opening", "journey", "dawn", "low_point"};
+	for (size_t i = 0; chapters && i < COUNT(chapter_kinds); i++)
+		need_templates(L, chapters, chapter_kinds[i]);
+	if (L->failed)
+		return -1;
 	snprintf(L->where, sizeof(L->where), "culture");
 	const json_t *culture = need_object(L, doc, "culture");
 	if (!culture || need_strings(L, culture, "festival_themes", 0) < 0 ||

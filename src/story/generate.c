@@ -48,9 +48,31 @@ static json_t *spans_json(const struct sv_page *pg)
 static json_t *page_json(const struct sv_plan *pl, const struct sv_page *pg, int number)
 {
 	const struct sv_beat *b = &pl->beats[pg->beat];
-	return json_pack("{s:i,s:s,s:i,s:s,s:i,s:o*,s:o*}", "number", number, "beat",
-	                 sv_story_beat_names[b->kind], "plan_index", pg->beat, "text", pg->text,
-	                 "words", pg->words, "scene", scene_json(pl, b), "spans", spans_json(pg));
+	json_t *o =
+	    json_pack("{s:i,s:s,s:i,s:s,s:i,s:o*,s:o*}", "number", number, "beat",
+	              sv_story_beat_names[b->kind], "plan_index", pg->beat, "text", pg->text,
+	              "words", pg->words, "scene", scene_json(pl, b), "spans", spans_json(pg));
+	if (o && json_object_size(o) == 7 && b->chapter &&
+	    (json_object_set_new(o, "chapter", json_integer(b->chapter)) < 0 ||
+	     (pg->chapter_title &&
+	      json_object_set_new(o, "chapter_title", json_string(pg->chapter_title)) < 0)))
+		return json_decref(o), NULL;
+	return o;
+}
+
+/* The table of contents of a story in chapters: [] for one that has none. */
+static json_t *chapters_json(const struct sv_pages *pages)
+{
+	json_t *arr = json_array();
+	for (int i = 0; arr && i < pages->n; i++) {
+		if (pages->v[i].chapter_title &&
+		    json_array_append_new(arr, json_pack("{s:I,s:s,s:i}", "number",
+		                                         (json_int_t)json_array_size(arr) + 1,
+		                                         "title", pages->v[i].chapter_title,
+		                                         "first_page", i + 1)) < 0)
+			return json_decref(arr), NULL;
+	}
+	return arr;
 }
 
 static json_t *plan_json(const struct sv_plan *pl)
@@ -72,7 +94,7 @@ static json_t *pages_json(const struct sv_plan *pl, const struct sv_pages *pages
 	*words = 0;
 	for (int i = 0; arr && i < pages->n; i++) {
 		json_t *pg = page_json(pl, &pages->v[i], i + 1);
-		if (!pg || json_object_size(pg) != 7 || json_array_append_new(arr, pg) < 0) {
+		if (!pg || json_array_append_new(arr, pg) < 0) {
 			json_decref(arr);
 			return NULL;
 		}
@@ -141,7 +163,8 @@ static json_t *assemble(const struct sv_plan *pl, const char *title, const struc
 	    pl->c->lang, "title", title, "parameters", sv_story_params_to_json(pl->p), "universe",
 	    setting_json(pl), "universes", universes_json(pl), "cast", sv_story_plan_cast_json(pl),
 	    "plan", plan_json(pl), "pages", pages_arr, "word_count", words);
-	if (doc && (json_object_size(doc) != 10 || add_series(pl, doc) < 0)) {
+	if (doc && (json_object_size(doc) != 10 || add_series(pl, doc) < 0 ||
+	            json_object_set_new(doc, "chapters", chapters_json(pages)) < 0)) {
 		json_decref(doc);
 		return NULL;
 	}

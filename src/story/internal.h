@@ -197,6 +197,7 @@ struct sv_beat {
 	int target_words;
 	const struct sv_universe *world; /* the universe it happens in */
 	int hop;                         /* the first beat in a new universe (hopping) */
+	int chapter;                     /* 1-based; 0 when the story has no chapters */
 };
 
 struct sv_actor {
@@ -292,6 +293,7 @@ struct sv_page {
 	int words;
 	struct sv_span *spans; /* owned by the page; in the order they come */
 	int n_spans;
+	char *chapter_title; /* owned; set on the first page of each chapter only */
 };
 
 struct sv_pages {

@@ -316,6 +316,26 @@ static void lay_out_beats(struct sv_plan *pl)
 	add_beat(pl, BEAT_CLOSING, len->acts);
 }
 
+/* Longer stories come in chapters: the first holds the start, a new one begins
+ * with the road, with each new day, after every two troubles and at the low point. */
+static void assign_chapters(struct sv_plan *pl)
+{
+	if (!pl->length->journeys)
+		return;
+	int chapter = 1, obstacles = 0;
+	for (int i = 0; i < pl->n_beats; i++) {
+		struct sv_beat *b = &pl->beats[i];
+		enum sv_beat_kind prev = i > 0 ? pl->beats[i - 1].kind : BEAT_OPENING;
+		int road = b->kind == BEAT_JOURNEY && (prev == BEAT_SETOUT || obstacles >= 2);
+		if (i > 0 && (road || b->dawn || b->kind == BEAT_LOW_POINT)) {
+			chapter++;
+			obstacles = 0;
+		}
+		obstacles += b->kind == BEAT_OBSTACLE;
+		b->chapter = chapter;
+	}
+}
+
 /* ---- obstacles: theme ones first, sizes growing through the story ---- */
 
 struct obstacle_pool {
@@ -750,6 +770,7 @@ int sv_story_plan_build(const struct sv_catalog *c, const struct sv_story_params
 		return sv_err_set(err, "nomem", "", "out of memory planning the story");
 	}
 	lay_out_beats(pl);
+	assign_chapters(pl);
 	sv_story_worlds_assign(pl);
 	assign_obstacles(pl, &r);
 	assign_places(pl, &r);
@@ -844,7 +865,8 @@ json_t *sv_story_plan_beat_json(const struct sv_plan *pl, const struct sv_beat *
 	              sv_story_cast_roles_json(b->cast), "mood", b->mood, "time_of_day", b->time,
 	              "objects", beat_objects(pl, b));
 	if (!o || json_object_size(o) != 8 || beat_extras(pl, b, o) < 0 ||
-	    json_object_set_new(o, "universe", json_string(b->world->id)) < 0)
+	    json_object_set_new(o, "universe", json_string(b->world->id)) < 0 ||
+	    (b->chapter && json_object_set_new(o, "chapter", json_integer(b->chapter)) < 0))
 		return json_decref(o), NULL;
 	return o;
 }

@@ -1193,7 +1193,7 @@ static int add_page(struct sv_pages *pages, char *text, int beat, struct spans *
 		pages->cap = cap;
 	}
 	pages->v[pages->n++] =
-	    (struct sv_page){text, beat, sv_story_count_words(text), sp->v, sp->n};
+	    (struct sv_page){text, beat, sv_story_count_words(text), sp->v, sp->n, NULL};
 	memset(sp, 0, sizeof(*sp));
 	return 0;
 }
@@ -1262,14 +1262,37 @@ static int paginate(const struct writer *w, int beat, const struct items *paras,
 	return 0;
 }
 
+/* The title of the chapter that beat b opens, or NULL (no new chapter, or no memory:
+ * w->oom tells which). */
+static char *chapter_title(struct writer *w, int b)
+{
+	const struct sv_beat *beat = &w->pl->beats[b];
+	if (!beat->chapter || (b > 0 && w->pl->beats[b - 1].chapter == beat->chapter))
+		return NULL;
+	const char *kind = beat->dawn ? "dawn" : sv_story_beat_names[beat->kind];
+	const json_t *titles = json_object_get(json_object_get(w->data, "chapter_titles"), kind);
+	if (!titles)
+		titles = json_object_get(json_object_get(w->data, "chapter_titles"), "journey");
+	setup_beat(w, b);
+	char *title = render(w, pick(w, titles));
+	w->oom |= !title;
+	return title;
+}
+
 static int write_pages(struct writer *w, struct sv_pages *pages)
 {
 	for (int b = 0; b < w->pl->n_beats; b++) {
 		struct items items = {0}, paras = {0};
-		int rc = write_beat(w, b, &items);
+		char *title = chapter_title(w, b);
+		int first = pages->n;
+		int rc = w->oom || write_beat(w, b, &items);
 		rc = rc || paragraphs(w, &items, &paras) || paginate(w, b, &paras, pages);
 		items_free(&items);
 		items_free(&paras);
+		if (!rc && pages->n > first)
+			pages->v[first].chapter_title = title;
+		else
+			free(title);
 		if (rc)
 			return -1;
 	}
@@ -1296,6 +1319,7 @@ void sv_story_pages_free(struct sv_pages *pages)
 	for (int i = 0; i < pages->n; i++) {
 		free(pages->v[i].text);
 		free(pages->v[i].spans);
+		free(pages->v[i].chapter_title);
 	}
 	free(pages->v);
 	memset(pages, 0, sizeof(*pages));

@@ -223,6 +223,24 @@ describe('web page', { timeout: 5 * TEST_TIMEOUT_MS }, () => {
 		}
 	});
 
+	test('a chapter-length story shows its chapter headings', { timeout: TEST_TIMEOUT_MS }, async () => {
+		const page = await newPage();
+		try {
+			await pickUniverseAndHero(page);
+			await page.selectOption('#length', 'chapter');
+			await page.fill('#child-name', 'Ife');
+			await page.click('#create');
+			const result = await waitForStory(page);
+			assert.equal(result.status, 'ready', `the story did not become ready: ${result.text}`);
+			const headings = await page.locator('#story .chapter-title').allTextContents();
+			assert.ok(headings.length >= 3, `only ${headings.length} chapter headings`);
+			assert.ok(headings.every((h) => h.trim().length > 0));
+			await shot(page, '5-chapters');
+		} finally {
+			await page.context().close();
+		}
+	});
+
 	test('no script errors on the page', () => {
 		assert.deepEqual(pageErrors, []);
 	});

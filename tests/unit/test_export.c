@@ -132,6 +132,22 @@ static void test_page_numbers_default_to_position(void **state)
 	json_decref(story);
 }
 
+static void test_chapters_get_escaped_headings(void **state)
+{
+	json_t *story = load("{\"title\":\"Long\",\"pages\":[{\"text\":\"One.\",\"chapter\":1,"
+	                     "\"chapter_title\":\"Off <we> go\"},{\"text\":\"Two.\",\"chapter\":1},"
+	                     "{\"text\":\"Three.\",\"chapter\":2,\"chapter_title\":\"Home\"}]}");
+	char *html = sv_export_html(story, NULL);
+	assert_non_null(html);
+	assert_int_equal(count(html, "<h2 class=\"chapter\">"), 2);
+	assert_non_null(strstr(html, "<h2 class=\"chapter\">Off &lt;we&gt; go</h2>"));
+	const char *home = strstr(html, ">Home</h2>");
+	assert_non_null(home);
+	assert_true(home > strstr(html, "Two."));
+	free(html);
+	json_decref(story);
+}
+
 static void test_cast_and_details_are_shown(void **state)
 {
 	json_t *story = load(sample_story);
@@ -245,6 +261,7 @@ int main(void)
 	    cmocka_unit_test(test_every_story_string_is_escaped),
 	    cmocka_unit_test(test_all_pages_present_in_order),
 	    cmocka_unit_test(test_page_numbers_default_to_position),
+	    cmocka_unit_test(test_chapters_get_escaped_headings),
 	    cmocka_unit_test(test_cast_and_details_are_shown),
 	    cmocka_unit_test(test_page_is_self_contained),
 	    cmocka_unit_test(test_output_is_deterministic),

@@ -685,6 +685,60 @@ static void generate_every_theme_moral_age_length(void **state)
 				}
 }
 
+/* Checks a story's table of contents against its pages; returns the chapter count. */
+static size_t check_chapters(const json_t *story)
+{
+	const json_t *chapters = json_object_get(story, "chapters");
+	const json_t *pages = json_object_get(story, "pages");
+	assert_true(json_is_array(chapters));
+	size_t i;
+	const json_t *ch;
+	json_array_foreach(chapters, i, ch)
+	{
+		assert_int_equal(json_integer_value(json_object_get(ch, "number")),
+		                 (json_int_t)i + 1);
+		const char *title = json_string_value(json_object_get(ch, "title"));
+		assert_non_null(title);
+		assert_true(strlen(title) > 3 && strchr(title, '{') == NULL);
+		json_int_t first = json_integer_value(json_object_get(ch, "first_page"));
+		const json_t *pg = json_array_get(pages, (size_t)first - 1);
+		assert_non_null(pg);
+		assert_string_equal(json_string_value(json_object_get(pg, "chapter_title")), title);
+		assert_int_equal(json_integer_value(json_object_get(pg, "chapter")),
+		                 (json_int_t)i + 1);
+	}
+	/* every page belongs to the chapter most recently begun */
+	json_int_t current = 0;
+	const json_t *pg;
+	json_array_foreach(pages, i, pg)
+	{
+		json_int_t n = json_integer_value(json_object_get(pg, "chapter"));
+		assert_true(n == current || n == current + 1);
+		current = n;
+	}
+	assert_int_equal(current, (json_int_t)json_array_size(chapters));
+	return json_array_size(chapters);
+}
+
+static void longer_stories_come_in_chapters(void **state)
+{
+	static const struct {
+		const char *length;
+		size_t min, max;
+	} want[] = {{"bedtime", 0, 0}, {"chapter", 3, 6}, {"epic", 6, 12}};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		for (uint64_t seed = 1; seed <= 4; seed++) {
+			struct sv_story_params p;
+			params_of(&p, "desert", "saffi", seed);
+			snprintf(p.length, sizeof(p.length), "%s", want[i].length);
+			json_t *s = story_for(&p);
+			size_t n = check_chapters(s);
+			assert_true(n >= want[i].min && n <= want[i].max);
+			json_decref(s);
+		}
+	}
+}
+
 static void generate_is_deterministic(void **state)
 {
 	struct sv_story_params p;
@@ -928,6 +982,7 @@ int main(void)
 	    cmocka_unit_test(generate_every_universe_and_hero),
 	    cmocka_unit_test(generate_every_theme_moral_age_length),
 	    cmocka_unit_test(generate_is_deterministic),
+	    cmocka_unit_test(longer_stories_come_in_chapters),
 	    cmocka_unit_test(different_seeds_give_different_text),
 	    cmocka_unit_test(the_child_name_changes_only_the_name),
 	    cmocka_unit_test(dump_is_canonical),
