@@ -299,10 +299,7 @@ static void every_role_at_once(void **state)
 		assert_int_equal(json_array_size(json_object_get(s, "cast")), ROLE_N);
 		const struct sv_length *len = sv_story_find_length(cat, lengths[i % 3]);
 		json_int_t words = json_integer_value(json_object_get(s, "word_count"));
-		/* Known gap: a 9-12 bedtime story's scripts alone come close to its
-		 * 1,200 words, and three extra characters can push it a little over. */
-		int slack = i % 3 == 0 && i / 3 == 2 ? len->max_words / 10 : 0;
-		if (words < len->min_words || words > len->max_words + slack)
+		if (words < len->min_words || words > len->max_words)
 			fail_msg("%s: %lld words", req, (long long)words);
 		json_decref(s);
 		check_deterministic(req);
