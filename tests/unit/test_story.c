@@ -17,22 +17,7 @@
 
 #include <cmocka.h>
 
-static struct sv_catalog *cat;
-
-static int setup(void **state)
-{
-	struct sv_err err = {0};
-	cat = sv_story_catalog_new("en", &err);
-	if (!cat)
-		fprintf(stderr, "catalog: %s\n", err.message);
-	return cat ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	sv_story_catalog_free(cat);
-	return 0;
-}
+#include "story_support.h"
 
 /* ---- helpers ---- */
 
@@ -64,20 +49,6 @@ static void params_of(struct sv_story_params *p, const char *universe, const cha
 	snprintf(p->hero, sizeof(p->hero), "%s", hero);
 	p->seed = seed;
 	assert_int_equal(sv_story_params_validate(cat, p, &err), 0);
-}
-
-static char *all_text(const json_t *story)
-{
-	struct sv_buf b;
-	sv_buf_init(&b);
-	size_t i;
-	const json_t *pg;
-	json_array_foreach(json_object_get(story, "pages"), i, pg)
-	{
-		sv_buf_puts(&b, json_string_value(json_object_get(pg, "text")));
-		sv_buf_puts(&b, "\n");
-	}
-	return sv_buf_steal(&b);
 }
 
 static const json_t *find_by_id(const json_t *arr, const char *id)
@@ -626,7 +597,7 @@ static void check_story(const json_t *story, const struct sv_story_params *p)
 		fail_msg("%s/%s/%s/%s/%s: %lld words, not in %d..%d", p->universe, p->hero,
 		         p->theme, p->moral, p->age, (long long)words, len->min_words,
 		         len->max_words);
-	char *text = all_text(story);
+	char *text = sv_test_all_text(story);
 	if (!strstr(text, p->child_name))
 		fail_msg("child's name '%s' is missing", p->child_name);
 	free(text);
@@ -771,7 +742,7 @@ static void different_seeds_give_different_text(void **state)
 	json_t *a = story_for(&p);
 	p.seed = 2;
 	json_t *b = story_for(&p);
-	char *ta = all_text(a), *tb = all_text(b);
+	char *ta = sv_test_all_text(a), *tb = sv_test_all_text(b);
 	assert_string_not_equal(ta, tb);
 	free(ta);
 	free(tb);
@@ -786,7 +757,7 @@ static void the_child_name_changes_only_the_name(void **state)
 	json_t *a = story_for(&p);
 	strcpy(p.child_name, "Priya");
 	json_t *b = story_for(&p);
-	char *tb = all_text(b);
+	char *tb = sv_test_all_text(b);
 	assert_non_null(strstr(tb, "Priya"));
 	assert_null(strstr(tb, "Sam"));
 	assert_true(json_equal(json_object_get(a, "plan"), json_object_get(b, "plan")));
@@ -825,7 +796,7 @@ static void a_visitor_hero_comes_from_home(void **state)
 	assert_true(json_is_true(json_object_get(hero, "visitor")));
 	assert_string_equal(json_string_value(json_object_get(hero, "home")), "meadow");
 	assert_true(json_is_true(json_object_get(side, "visitor")));
-	char *text = all_text(s);
+	char *text = sv_test_all_text(s);
 	assert_non_null(strstr(text, "Whistlewind Meadow")); /* where the hero comes from */
 	assert_non_null(strstr(text, "the Lantern Sea"));    /* where the story happens */
 	free(text);
@@ -841,7 +812,7 @@ static void characters_speak_in_their_own_way(void **state)
 		params_of(&p, "snow", "zuzu", seed);
 		strcpy(p.sidekick, "pemberton");
 		json_t *s = story_for(&p);
-		char *t = all_text(s);
+		char *t = sv_test_all_text(s);
 		zuzu += strstr(t, "Zuzu beeped") || strstr(t, "beeped Zuzu") ||
 		        strstr(t, "Zuzu whirred") || strstr(t, "whirred Zuzu");
 		pemberton += strstr(t, "Pemberton declared") || strstr(t, "declared Pemberton") ||
@@ -860,7 +831,7 @@ static double mean_sentence_words(const char *age)
 		params_of(&p, "space", "orla", seed);
 		strcpy(p.age, age);
 		json_t *s = story_for(&p);
-		char *t = all_text(s);
+		char *t = sv_test_all_text(s);
 		words += sv_story_count_words(t);
 		for (const char *c = t; *c; c++)
 			sentences += (*c == '.' || *c == '!' || *c == '?') && c[1] != '.';
@@ -993,5 +964,5 @@ int main(void)
 	    cmocka_unit_test(progress_is_called_for_each_page),
 	    cmocka_unit_test(bedtime_stories_are_fast),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, sv_test_catalog_setup, sv_test_catalog_teardown);
 }

@@ -18,22 +18,7 @@
 
 #include <cmocka.h>
 
-static struct sv_catalog *cat;
-
-static int setup(void **state)
-{
-	struct sv_err err = {0};
-	cat = sv_story_catalog_new("en", &err);
-	if (!cat)
-		fprintf(stderr, "catalog: %s\n", err.message);
-	return cat ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	sv_story_catalog_free(cat);
-	return 0;
-}
+#include "story_support.h"
 
 /* ---- helpers ---- */
 
@@ -66,20 +51,6 @@ static json_t *story_of(const char *request)
 	if (!s)
 		fail_msg("generate %s: %s", request, err.message);
 	return s;
-}
-
-static char *all_text(const json_t *story)
-{
-	struct sv_buf b;
-	sv_buf_init(&b);
-	size_t i;
-	const json_t *pg;
-	json_array_foreach(json_object_get(story, "pages"), i, pg)
-	{
-		sv_buf_puts(&b, json_string_value(json_object_get(pg, "text")));
-		sv_buf_puts(&b, "\n");
-	}
-	return sv_buf_steal(&b);
 }
 
 /* The cast entry with this role, or NULL. */
@@ -276,7 +247,7 @@ static void custom_character_comes_along(void **state)
 	assert_non_null(json_object_get(c, "voice"));
 	assert_true(on_stage(s, "opening", "custom"));
 	assert_true(on_stage(s, "obstacle", "custom"));
-	char *text = all_text(s);
+	char *text = sv_test_all_text(s);
 	assert_non_null(strstr(text, "Zog"));
 	free(text);
 	json_decref(s);
@@ -495,7 +466,7 @@ static void pronouns_are_used_for_the_child(void **state)
 			assert_string_equal(
 			    json_string_value(json_object_get(cast_member(s, "child"), "pronoun")),
 			    prons[k]);
-			char *text = all_text(s);
+			char *text = sv_test_all_text(s);
 			check_agreement(text);
 			seen_own[k] |= strstr(text, own[k]) != NULL;
 			for (int other = 0; other < 3; other++)
@@ -640,7 +611,7 @@ static void fusion_merges_two_worlds(void **state)
 			assert_string_equal(json_string_value(json_object_get(b, "universe")),
 			                    "meadow+sea");
 		}
-		char *text = all_text(s);
+		char *text = sv_test_all_text(s);
 		assert_non_null(strstr(text, name + (strncmp(name, "the ", 4) == 0 ? 4 : 0)));
 		free(text);
 		json_decref(s);
@@ -698,7 +669,7 @@ static void hopping_visits_one_world_per_part(void **state)
 		if (changes != cases[k].n - 1)
 			fail_msg("%s: worlds %s", req, worlds);
 		/* the text goes there too */
-		char *text = all_text(s);
+		char *text = sv_test_all_text(s);
 		const struct sv_universe *lu = sv_story_find_universe(cat, cases[k].expect_last);
 		assert_non_null(
 		    strstr(text, lu->name + (strncmp(lu->name, "the ", 4) == 0 ? 4 : 0)));
@@ -804,7 +775,7 @@ static void cultures_are_woven_in(void **state)
 			json_t *s = story_of(req);
 			check_clean(s);
 			char *opening = beat_text(s, "opening"), *closing = beat_text(s, "closing");
-			char *call = beat_text(s, "call"), *text = all_text(s);
+			char *call = beat_text(s, "call"), *text = sv_test_all_text(s);
 			/* the child says hello their family's way, and talks of a food at the end
 			 */
 			if (!strstr(opening, greeting))
@@ -1098,7 +1069,7 @@ static void options_keep_stories_in_their_age_band(void **state)
 			         strstr(options[o], "universes") ? "" : ",\"universe\":\"meadow\"",
 			         ages[a], o * 3 + (size_t)a);
 			json_t *s = story_of(req);
-			char *text = all_text(s);
+			char *text = sv_test_all_text(s);
 			const struct sv_grade_band *band = sv_story_grade_band(a + 1);
 			double grade = sv_story_fk_grade(text);
 			if (band && (grade < band->min || grade > band->max))
@@ -1142,5 +1113,5 @@ int main(void)
 	    cmocka_unit_test(broken_stories_cannot_be_continued),
 	    cmocka_unit_test(options_keep_stories_in_their_age_band),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, sv_test_catalog_setup, sv_test_catalog_teardown);
 }

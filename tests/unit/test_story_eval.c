@@ -18,22 +18,7 @@
 
 #include <cmocka.h>
 
-static struct sv_catalog *cat;
-
-static int setup(void **state)
-{
-	struct sv_err err = {0};
-	cat = sv_story_catalog_new("en", &err);
-	if (!cat)
-		fprintf(stderr, "catalog: %s\n", err.message);
-	return cat ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	sv_story_catalog_free(cat);
-	return 0;
-}
+#include "story_support.h"
 
 static json_t *story_for(const char *universe, const char *hero, const char *age,
                          const char *length, uint64_t seed)
@@ -419,5 +404,5 @@ int main(void)
 	    cmocka_unit_test(eval_is_deterministic),
 	    cmocka_unit_test(every_combination_reads_right),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, sv_test_catalog_setup, sv_test_catalog_teardown);
 }
