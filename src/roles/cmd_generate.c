@@ -190,6 +190,11 @@ static int take_option(struct request *rq, int ch, char **argv)
 	struct sv_story_params *p = &rq->p;
 	struct sv_err err;
 	if (ch >= 0 && ch < (int)NFIELDS) {
+		/* An empty value would read as "not given" and quietly become a default. */
+		if (!*optarg) {
+			sv_roles_usage_error("generate", "--%s: the value is empty", fields[ch].flag);
+			return 2;
+		}
 		if (strlen(optarg) >= fields[ch].size) {
 			sv_roles_usage_error("generate", "--%s: '%.20s...' is too long",
 			                     fields[ch].flag, optarg);

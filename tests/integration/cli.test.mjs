@@ -88,6 +88,10 @@ test('bad flags and unknown ids are one line naming the flag, exit 2', () => {
     [['--universe', universe, '--hero', hero, '--seed', 'abc'], /--seed/],
     [['--universe', universe, '--hero', hero, '--seed', '-1'], /--seed/],
     [['--universe', universe, '--hero', hero, '--name', '<b>'], /--name/],
+    [['--universe', universe, '--hero', hero, '--name', ''], /--name.*empty/],
+    [['--universe', universe, '--hero', hero, '--name', 'x'.repeat(80)], /--name/],
+    [['--universe', universe, '--hero', hero, '--name', 'a\tb'], /--name/],
+    [['--universe', universe, '--hero', hero, '--sidekick', hero], /--sidekick/],
     [['--universe', universe, '--hero', hero, '--colour', 'red'], /unknown option '--colour'/],
     [['--hero', hero], /--universe/],
   ];
