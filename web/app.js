@@ -17,7 +17,7 @@
 	const LIST_PAGE_SIZE = 20;
 	const SEED_MAX = 9007199254740991; /* 2^53 - 1, the largest seed the server takes */
 
-	/* The form fields, by the name the API uses for them. */
+	/* The form fields, by the name the API uses for them (an error's "field"). */
 	const FIELDS = {
 		universe: 'universe',
 		hero: 'hero',
@@ -27,7 +27,35 @@
 		age: 'age',
 		length: 'length',
 		child_name: 'child-name',
+		pronouns: 'pronouns',
+		culture: 'culture',
+		rival: 'rival',
+		mentor: 'mentor',
+		custom: 'custom-name',
+		'custom.name': 'custom-name',
+		'custom.species': 'custom-species',
+		'custom.traits': 'custom-traits',
+		'custom.pronoun': 'custom-pronoun',
+		mode: 'mode',
+		universes: 'worlds',
 		seed: 'seed',
+	};
+
+	/* What each way of meeting the worlds means, and how many worlds it takes. */
+	const MODES = {
+		'': { hint: 'The story stays in the world you chose. Friends from other worlds may still visit.', worlds: 1 },
+		crossover: { hint: 'Friends from other worlds come to visit the world you chose.', worlds: 1 },
+		fusion: { hint: 'Two worlds mix into one brand-new place.', worlds: 2 },
+		hopping: {
+			hint: 'The friends travel from one world to the next. Three worlds need a chapter or epic story.',
+			worlds: 3,
+		},
+	};
+
+	/* How the reader names the roles in "Who is in this story". */
+	const ROLE_TEXT = {
+		rival: 'friendly rival',
+		custom: 'your own character',
 	};
 
 	/* What the status line says for each story status. */
@@ -64,6 +92,7 @@
 		pollTimer: null,
 		pollToken: 0,
 		nextCursor: null,
+		continuing: false,
 	};
 
 	/* ---- talking to the server ---- */
@@ -245,6 +274,9 @@
 		$('universe-hint').textContent = describe(u);
 		fillCharacters($('hero'));
 		fillCharacters($('sidekick'), { empty: 'Surprise me' });
+		fillCharacters($('rival'), { empty: 'No one' });
+		fillCharacters($('mentor'), { empty: 'No one' });
+		onModeChange();
 		/* Until the reader picks a hero, offer one who lives in the chosen world. */
 		const local = charactersOf($('universe').value);
 		if (!state.heroTouched && local.length)
@@ -254,6 +286,28 @@
 
 	function onHeroChange() {
 		$('hero-hint').textContent = describe(findCharacter($('hero').value));
+	}
+
+	/* The second and third world pickers show for a fusion or a hopping journey. */
+	function onModeChange() {
+		const mode = MODES[$('mode').value] || MODES[''];
+		$('mode-hint').textContent = mode.hint;
+		$('worlds').hidden = mode.worlds < 2;
+		$('universe3-field').hidden = mode.worlds < 3;
+		const first = $('universe').value;
+		/* The second world starts as one other than the first. */
+		if ($('universe2').value === first) {
+			const other = [...$('universe2').options].find((o) => o.value !== first);
+			if (other)
+				$('universe2').value = other.value;
+		}
+		$('worlds-hint').textContent = first ? `The story begins in ${universeName(first)}.` : '';
+	}
+
+	function onCultureChange() {
+		const c = (state.catalog.cultures || []).find((x) => idOf(x) === $('culture').value);
+		$('culture-hint').textContent = describe(c) ||
+			"Your child can greet friends your family's way and share a favourite food.";
 	}
 
 	/* The short description of the chosen theme, lesson, age or length. */
@@ -270,7 +324,12 @@
 		fillSelect($('moral'), catalog.morals || [], { empty: 'Surprise me' });
 		fillSelect($('age'), catalog.ages || [], { label: ageLabel, empty: 'No preference' });
 		fillSelect($('length'), catalog.lengths || [], { label: lengthLabel, empty: 'No preference' });
+		fillSelect($('culture'), catalog.cultures || [], { empty: 'None' });
+		const worldLabel = (u) => capitalise(nameOf(u));
+		fillSelect($('universe2'), catalog.universes || [], { label: worldLabel });
+		fillSelect($('universe3'), catalog.universes || [], { label: worldLabel, empty: 'No third world' });
 		onUniverseChange();
+		onCultureChange();
 		for (const name of Object.keys(CATALOG_LISTS))
 			onOptionChange(name);
 		$('create').disabled = false;
@@ -314,34 +373,50 @@
 
 	/* ---- errors next to the fields ---- */
 
-	function clearErrors() {
-		for (const id of Object.values(FIELDS)) {
-			const msg = $(`${id}-error`);
-			if (msg) {
-				msg.textContent = '';
-				msg.hidden = true;
-			}
-			$(id).removeAttribute('aria-invalid');
+	/* The controls of a field: the field itself, or those of a group (the pronouns, the worlds). */
+	function controlsOf(id) {
+		const node = $(id);
+		return node.tagName === 'FIELDSET' ? [...node.querySelectorAll('input, select')] : [node];
+	}
+
+	function clearFieldError(id) {
+		const msg = $(`${id}-error`);
+		if (msg) {
+			msg.textContent = '';
+			msg.hidden = true;
 		}
+		for (const c of controlsOf(id))
+			c.removeAttribute('aria-invalid');
+	}
+
+	function clearErrors() {
+		for (const id of new Set(Object.values(FIELDS)))
+			clearFieldError(id);
 		$('form-error').textContent = '';
 		$('form-error').hidden = true;
 	}
 
 	function showError(field, message) {
 		const id = FIELDS[field];
-		if (id && $(`${id}-error`)) {
+		const more = id && $(id) ? $(id).closest('details') : null;
+		if (more)
+			more.open = true;
+		/* A field that is not on show (a world picker for one world) cannot hold the message. */
+		if (id && $(`${id}-error`) && !$(id).closest('[hidden]')) {
 			const msg = $(`${id}-error`);
 			msg.textContent = message;
 			msg.hidden = false;
-			$(id).setAttribute('aria-invalid', 'true');
-			const more = $(id).closest('details');
-			if (more)
-				more.open = true;
-			$(id).focus();
+			const controls = controlsOf(id).filter((c) => !c.closest('[hidden]'));
+			for (const c of controls)
+				c.setAttribute('aria-invalid', 'true');
+			const target = controls.find((c) => c.checked) || controls[0];
+			if (target)
+				target.focus();
 			return;
 		}
 		$('form-error').textContent = message;
 		$('form-error').hidden = false;
+		$('form-error').scrollIntoView({ block: 'nearest' });
 	}
 
 	function readForm() {
@@ -363,6 +438,45 @@
 					},
 				};
 			body.seed = Number(seed);
+		}
+		const pronouns = document.querySelector('input[name="pronouns"]:checked');
+		if (pronouns)
+			body.pronouns = pronouns.value;
+		for (const name of ['culture', 'rival', 'mentor']) {
+			if ($(name).value)
+				body[name] = $(name).value;
+		}
+		const mode = $('mode').value;
+		if (mode) {
+			body.mode = mode;
+			const most = (MODES[mode] || MODES['']).worlds;
+			if (most > 1) {
+				/* The first world is the one chosen above; a story may give both when they agree. */
+				body.universes = [body.universe, $('universe2').value];
+				if (most > 2 && $('universe3').value)
+					body.universes.push($('universe3').value);
+			}
+		}
+		/* A character of your own comes along only when they have a name. */
+		const name = $('custom-name').value.trim();
+		if (name) {
+			const species = $('custom-species').value.trim();
+			const traits = $('custom-traits').value.split(',').map((t) => t.trim()).filter(Boolean);
+			if (!species)
+				return {
+					error: {
+						field: 'custom.species',
+						message: `What kind of creature is ${name}? For example, a dragon or a bear.`,
+					},
+				};
+			if (!traits.length)
+				return {
+					error: {
+						field: 'custom.traits',
+						message: `Tell us what ${name} is like, in a word or a few, like shy, kind.`,
+					},
+				};
+			body.custom = { name, species, traits, pronoun: $('custom-pronoun').value };
 		}
 		return { body };
 	}
@@ -428,6 +542,7 @@
 					return;
 				if (e.status === 404) {
 					setStatus('failed', 'It seems to have been deleted.');
+					resetNextEpisode();
 					return;
 				}
 				s = null;
@@ -443,6 +558,8 @@
 			if (s && s.status === 'failed') {
 				const why = typeof s.error === 'string' ? s.error : (s.error && s.error.message) || '';
 				setStatus('failed', why);
+				if (state.continuing)
+					resetNextEpisode(`The next episode could not be written. ${why}`.trim());
 				refreshList();
 				return;
 			}
@@ -451,6 +568,7 @@
 			if (Date.now() - started > POLL_GIVE_UP_MS) {
 				setStatus(s ? s.status : 'queued',
 					'This is taking a long time; look for it in your stories later.');
+				resetNextEpisode();
 				return;
 			}
 			delay = Math.min(Math.round(delay * 1.5), POLL_MAX_MS);
@@ -464,6 +582,44 @@
 	function hideStory() {
 		$('story').hidden = true;
 		$('story').removeAttribute('data-id');
+		resetNextEpisode();
+	}
+
+	/* ---- the next episode ---- */
+
+	function resetNextEpisode(problem) {
+		state.continuing = false;
+		const button = $('next-episode');
+		button.disabled = false;
+		button.textContent = 'Write the next episode';
+		button.removeAttribute('aria-busy');
+		$('next-episode-error').textContent = problem || '';
+		$('next-episode-error').hidden = !problem;
+	}
+
+	/* The same worlds, friends and child; the server picks a new adventure. */
+	async function writeNextEpisode() {
+		const id = $('story').dataset.id;
+		if (!id || state.continuing)
+			return;
+		resetNextEpisode();
+		state.continuing = true;
+		const button = $('next-episode');
+		button.disabled = true;
+		button.setAttribute('aria-busy', 'true');
+		button.textContent = 'Writing the next episode…';
+		setStatus('sending');
+		try {
+			const res = await api('POST', `${API}/stories`, { continue_from: id });
+			setStatus(res.status || 'queued');
+			/* The book stays open until the new episode is ready to read. */
+			follow(res.id);
+			refreshList();
+		} catch (e) {
+			hideStatus();
+			resetNextEpisode(e.message);
+			button.focus();
+		}
 	}
 
 	function paragraphs(text) {
@@ -483,12 +639,18 @@
 			(s.parameters && s.parameters.child_name);
 		$('story-for').textContent = child ? `A story for ${child}` : '';
 		$('story-for').hidden = !child;
+		const episode = Number.isInteger(doc.episode) && doc.episode > 1 ? doc.episode : 0;
+		const before = doc.previous && typeof doc.previous.title === 'string' ? doc.previous.title : '';
+		$('story-episode').textContent = episode
+			? `Episode ${episode}${before ? `, after “${before}”` : ''}`
+			: '';
+		$('story-episode').hidden = !episode;
 
 		const cast = Array.isArray(doc.cast) ? doc.cast.filter((c) => c && c.name) : [];
 		$('story-cast-list').replaceChildren(
 			...cast.map((c) => {
 				/* "(child)", not "(child, child)" */
-				const role = c.role && c.role !== c.species ? c.role : '';
+				const role = c.role && c.role !== c.species ? ROLE_TEXT[c.role] || c.role : '';
 				const about = [c.species, role].filter(Boolean).join(', ');
 				return el(
 					'li',
@@ -513,10 +675,26 @@
 				);
 				/* Longer stories come in chapters: a heading where each one begins. */
 				return typeof p.chapter_title === 'string'
-					? [el('h3', { className: 'chapter-title', text: p.chapter_title }), page]
+					? [el('h3', { className: 'chapter-title', id: `chapter-page-${n}`, text: p.chapter_title }), page]
 					: [page];
 			})
 		);
+		/* ...and a table of contents that jumps to each heading. */
+		const chapters = Array.isArray(doc.chapters)
+			? doc.chapters.filter((c) => c && typeof c.title === 'string' && $(`chapter-page-${c.first_page}`))
+			: [];
+		$('story-contents-list').replaceChildren(
+			...chapters.map((c) => el('li', {}, el('a', { href: `#chapter-page-${c.first_page}`, text: c.title })))
+		);
+		$('story-contents').hidden = chapters.length === 0;
+
+		const hero = cast.find((c) => c.role === 'hero');
+		const kid = cast.find((c) => c.role === 'child');
+		const who = [hero && hero.name, kid && kid.name].filter(Boolean).join(' and ');
+		$('next-episode-hint').textContent = who
+			? `Loved it? ${who} can have another adventure together.`
+			: 'Loved it? The same friends can have another adventure together.';
+		resetNextEpisode();
 		const words = doc.word_count;
 		$('story-words').textContent = typeof words === 'number' ? `${words} words` : '';
 		$('story-words').hidden = typeof words !== 'number';
@@ -650,6 +828,9 @@
 		$('surprise').addEventListener('click', surprise);
 		$('more-stories').addEventListener('click', () => loadList(true));
 		$('print').addEventListener('click', () => window.print());
+		$('next-episode').addEventListener('click', writeNextEpisode);
+		$('mode').addEventListener('change', onModeChange);
+		$('culture').addEventListener('change', onCultureChange);
 		$('new-story').addEventListener('click', () => {
 			stopPolling();
 			hideStory();
@@ -658,16 +839,17 @@
 			$('creator-title').focus();
 			$('creator-title').scrollIntoView({ behavior: 'smooth', block: 'start' });
 		});
-		for (const id of Object.values(FIELDS)) {
+		for (const id of new Set(Object.values(FIELDS))) {
 			/* Typing or choosing again clears that field's complaint. */
 			$(id).addEventListener('input', () => {
 				const msg = $(`${id}-error`);
-				if (msg && !msg.hidden) {
-					msg.hidden = true;
-					$(id).removeAttribute('aria-invalid');
-				}
+				if (msg && !msg.hidden)
+					clearFieldError(id);
 			});
 		}
+		/* A complaint about the worlds may be about the first one, or the mode. */
+		$('universe').addEventListener('input', () => clearFieldError('worlds'));
+		$('mode').addEventListener('input', () => clearFieldError('worlds'));
 		loadCatalog();
 		refreshList();
 		const m = /^#story=(.+)$/.exec(location.hash);

@@ -1,7 +1,9 @@
 // Browser test of the StoryVerse web page: starts the real server on a free
 // loopback port with a fresh data folder, drives Debian's Chromium through
 // playwright-core, and uses the page the way a parent would: pick a world and
-// a hero, type a name, create a story, read it, find it in the list, delete it.
+// a hero, type a name, create a story, read it, find it in the list, delete it;
+// choose the child's pronouns, a family's traditions, worlds that meet and a
+// character of their own, and write a story's next episode.
 //
 // Run: STORYVERSE_BIN=build/storyverse node --test tests/browser/
 // Set STORYVERSE_SCREENSHOTS=/some/folder to keep screenshots of each step.
@@ -56,6 +58,39 @@ async function pickUniverseAndHero(page) {
 	return { universe, hero: heroes[0] };
 }
 
+/* Opens "More choices" the way a parent would, by clicking it. */
+async function openMore(page) {
+	if (!(await page.locator('#more').evaluate((d) => d.open)))
+		await page.click('#more > summary');
+}
+
+/* The story resource from the API, for checking what the page sent. */
+async function getStory(id) {
+	const res = await fetch(`${baseUrl}/api/v1/stories/${encodeURIComponent(id)}`, {
+		signal: AbortSignal.timeout(STEP_TIMEOUT_MS),
+	});
+	assert.equal(res.status, 200, `GET story ${id}`);
+	return res.json();
+}
+
+async function getCatalog() {
+	const res = await fetch(`${baseUrl}/api/v1/catalog`, { signal: AbortSignal.timeout(STEP_TIMEOUT_MS) });
+	assert.equal(res.status, 200);
+	return res.json();
+}
+
+/* Creates the story the form holds and waits for the book; returns its id and text. */
+async function createAndRead(page) {
+	await page.click('#create');
+	const result = await waitForStory(page);
+	assert.equal(result.status, 'ready', `the story did not become ready: ${result.text}\n${server.stderr}`);
+	await page.locator('#story').waitFor({ state: 'visible' });
+	const id = await page.getAttribute('#story', 'data-id');
+	assert.ok(id, 'the book knows which story it shows');
+	const text = (await page.locator('#story .page').allTextContents()).join('\n');
+	return { id, text };
+}
+
 /* Waits until the status line settles and returns it. */
 async function waitForStory(page) {
 	await page.waitForFunction(
@@ -69,7 +104,7 @@ async function waitForStory(page) {
 	};
 }
 
-describe('web page', { timeout: 5 * TEST_TIMEOUT_MS }, () => {
+describe('web page', { timeout: 10 * TEST_TIMEOUT_MS }, () => {
 	before(async () => {
 		assert.ok(fs.existsSync(BIN), `no server binary at ${BIN} (build it, or set STORYVERSE_BIN)`);
 		server = await new Server().start();
@@ -236,6 +271,181 @@ describe('web page', { timeout: 5 * TEST_TIMEOUT_MS }, () => {
 			assert.ok(headings.length >= 3, `only ${headings.length} chapter headings`);
 			assert.ok(headings.every((h) => h.trim().length > 0));
 			await shot(page, '5-chapters');
+		} finally {
+			await page.context().close();
+		}
+	});
+
+	test("the child's pronouns and a family's traditions go into the story", { timeout: TEST_TIMEOUT_MS }, async () => {
+		const page = await newPage();
+		try {
+			const catalog = await getCatalog();
+			assert.ok(catalog.cultures.length > 0, 'the catalog has cultures');
+			const culture = catalog.cultures[catalog.cultures.length - 1];
+
+			await pickUniverseAndHero(page);
+			await page.fill('#child-name', 'Mia');
+			assert.ok(await page.isChecked('#pronouns-they'), '"they" is chosen until the parent picks');
+			/* The pronouns are a radio group: arrow keys move between them. */
+			await page.focus('#pronouns-they');
+			await page.keyboard.press('ArrowLeft');
+			await page.keyboard.press('ArrowLeft');
+			assert.ok(await page.isChecked('#pronouns-she'), 'the arrow keys pick "she"');
+			await openMore(page);
+			await page.selectOption('#culture', culture.id);
+			assert.ok((await page.textContent('#culture-hint')).includes(culture.description.slice(0, 20)));
+			await shot(page, '6-pronouns-culture-form');
+
+			const { id, text } = await createAndRead(page);
+			const s = await getStory(id);
+			assert.equal(s.parameters.pronouns, 'she');
+			assert.equal(s.parameters.culture, culture.id);
+			assert.equal(s.parameters.child_name, 'Mia');
+			assert.ok(text.includes('Mia'), "the child's name appears in the story");
+			assert.ok(text.includes(culture.greeting), `the family's greeting "${culture.greeting}" appears`);
+			assert.match(text, /\b(she|her)\b/i);
+		} finally {
+			await page.context().close();
+		}
+	});
+
+	test('two worlds mixed into one, chosen on a phone', { timeout: TEST_TIMEOUT_MS }, async () => {
+		const page = await newPage({ width: 375, height: 740 });
+		try {
+			const { universe } = await pickUniverseAndHero(page);
+			await openMore(page);
+			assert.equal(await page.locator('#worlds').isVisible(), false, 'one world needs no second picker');
+			await page.selectOption('#mode', 'fusion');
+			await page.locator('#universe2').waitFor({ state: 'visible' });
+			assert.equal(await page.locator('#universe3').isVisible(), false, 'a fusion has no third world');
+			const others = await page.locator('#universe2 option').evaluateAll(
+				(opts, first) => opts.map((o) => o.value).filter((v) => v !== first), universe);
+			await page.selectOption('#universe2', others[0]);
+			const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+			assert.ok(overflow <= 0, `with every choice open the page is ${overflow}px wider than a phone`);
+			await shot(page, '7-fusion-form-phone');
+
+			/* Hopping offers a third world too. */
+			await page.selectOption('#mode', 'hopping');
+			await page.locator('#universe3').waitFor({ state: 'visible' });
+			await page.selectOption('#mode', 'fusion');
+			await page.locator('#universe3').waitFor({ state: 'hidden' });
+
+			await page.fill('#child-name', 'Ari');
+			const { id, text } = await createAndRead(page);
+			const s = await getStory(id);
+			assert.equal(s.parameters.mode, 'fusion');
+			assert.deepEqual(s.parameters.universes, [universe, others[0]]);
+			assert.equal(s.story.universes.length, 2, 'the story has both worlds');
+			assert.ok(text.includes('Ari'));
+			await shot(page, '8-fusion-story-phone');
+		} finally {
+			await page.context().close();
+		}
+	});
+
+	test('a character of your own joins the story', { timeout: TEST_TIMEOUT_MS }, async () => {
+		const page = await newPage();
+		try {
+			await pickUniverseAndHero(page);
+			await openMore(page);
+			await page.fill('#custom-name', 'Bobo');
+			await page.fill('#custom-species', 'dragon');
+			await page.fill('#custom-traits', ' shy,kind , ');
+			await page.selectOption('#custom-pronoun', 'he');
+			const { id, text } = await createAndRead(page);
+			assert.ok(text.includes('Bobo'), 'the custom character is in the story');
+			assert.ok((await page.textContent('#story-cast')).includes('Bobo'), 'and in the cast list');
+			const s = await getStory(id);
+			assert.deepEqual(s.parameters.custom, { name: 'Bobo', species: 'dragon', traits: ['shy', 'kind'], pronoun: 'he' });
+			await shot(page, '9-custom-story');
+		} finally {
+			await page.context().close();
+		}
+	});
+
+	test('problems with the new choices are explained next to their fields', { timeout: TEST_TIMEOUT_MS }, async () => {
+		const page = await newPage();
+		try {
+			await pickUniverseAndHero(page);
+			await openMore(page);
+
+			/* The server's complaint about custom.name goes next to the name. */
+			await page.fill('#custom-name', '<b>');
+			await page.fill('#custom-species', 'dragon');
+			await page.fill('#custom-traits', 'shy');
+			await page.click('#create');
+			const error = page.locator('#custom-name-error');
+			await error.waitFor({ state: 'visible' });
+			assert.ok((await error.textContent()).trim().length > 0, 'the error says what is wrong');
+			assert.equal(await page.getAttribute('#custom-name', 'aria-invalid'), 'true');
+			assert.equal(await page.evaluate(() => document.activeElement.id), 'custom-name', 'the field has the focus');
+			assert.equal(await page.locator('#form-error').isVisible(), false);
+			assert.equal(await page.locator('#story').isVisible(), false, 'no story is shown');
+			assert.equal(await page.locator('#creator b').count(), 0, 'the name is shown as text, never as markup');
+			await shot(page, '10-custom-error');
+			await page.fill('#custom-name', 'Bobo');
+			await error.waitFor({ state: 'hidden' });
+
+			/* A name without a kind of creature is caught before sending. */
+			await page.fill('#custom-species', '');
+			await page.click('#create');
+			await page.locator('#custom-species-error').waitFor({ state: 'visible' });
+			await page.fill('#custom-species', 'dragon');
+
+			/* Three worlds do not fit in a bedtime story: the worlds picker says so. */
+			await page.selectOption('#length', 'bedtime');
+			await page.selectOption('#mode', 'hopping');
+			const worlds = await page.locator('#universe2 option').evaluateAll((opts) => opts.map((o) => o.value));
+			const first = await page.inputValue('#universe');
+			const rest = worlds.filter((w) => w !== first);
+			await page.selectOption('#universe2', rest[0]);
+			await page.selectOption('#universe3', rest[1]);
+			await page.click('#create');
+			await page.locator('#worlds-error').waitFor({ state: 'visible' });
+			assert.equal(await page.getAttribute('#universe2', 'aria-invalid'), 'true');
+			assert.equal(await page.locator('#story').isVisible(), false, 'no story is shown');
+		} finally {
+			await page.context().close();
+		}
+	});
+
+	test('the next episode continues the story with the same child', { timeout: TEST_TIMEOUT_MS }, async () => {
+		const page = await newPage();
+		try {
+			await pickUniverseAndHero(page);
+			await page.fill('#child-name', 'Noor');
+			await page.check('#pronouns-he');
+			const first = await createAndRead(page);
+			const firstTitle = (await page.textContent('#story-title')).trim();
+			assert.equal(await page.locator('#story-episode').isVisible(), false, 'a first story has no episode badge');
+
+			await page.click('#next-episode');
+			await page.waitForFunction(
+				(old) => {
+					const book = document.querySelector('#story');
+					return !book.hidden && book.dataset.id && book.dataset.id !== old;
+				},
+				first.id,
+				{ timeout: STORY_TIMEOUT_MS }
+			);
+			assert.equal(await page.getAttribute('#status', 'data-status'), 'ready');
+			const id = await page.getAttribute('#story', 'data-id');
+			const text = (await page.locator('#story .page').allTextContents()).join('\n');
+			assert.ok(text.includes('Noor'), 'the next episode has the same child');
+			assert.ok((await page.textContent('#story-for')).includes('Noor'));
+			const badge = await page.textContent('#story-episode');
+			assert.ok(badge.includes('Episode 2') && badge.includes(firstTitle), `the badge says "${badge}"`);
+			assert.equal(await page.isEnabled('#next-episode'), true, 'the new episode can be continued too');
+
+			const s = await getStory(id);
+			assert.equal(s.parameters.continue_from, first.id);
+			assert.equal(s.parameters.child_name, 'Noor');
+			assert.equal(s.parameters.pronouns, 'he');
+			assert.equal(s.story.episode, 2);
+			/* It is in the list with the others. */
+			await page.locator(`#story-list [data-testid="story-item"][data-id="${id}"]`).waitFor();
+			await shot(page, '11-next-episode');
 		} finally {
 			await page.context().close();
 		}
