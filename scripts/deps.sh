@@ -7,7 +7,8 @@ set -euo pipefail
 packages=(
 	build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
 	clang-format clang-tidy
-	libjansson-dev libmicrohttpd-dev libsqlite3-dev libcmocka-dev
+	libjansson-dev libmicrohttpd-dev libsqlite3-dev libpq-dev libcmocka-dev
+	postgresql
 	wrk curl bc chromium ca-certificates
 )
 

@@ -8,8 +8,11 @@
 #include <string.h>
 
 extern const struct sv_store_ops sv_store_sqlite_ops;
+extern const struct sv_store_ops sv_store_postgres_ops;
+extern const struct sv_store_ops sv_store_postgresql_ops;
 
-static const struct sv_store_ops *const backends[] = {&sv_store_sqlite_ops};
+static const struct sv_store_ops *const backends[] = {&sv_store_sqlite_ops, &sv_store_postgres_ops,
+                                                      &sv_store_postgresql_ops};
 
 struct sv_store {
 	const struct sv_store_ops *ops;
@@ -32,7 +35,8 @@ struct sv_store *sv_store_open(const char *url, struct sv_err *err)
 	const char *colon = strchr(url, ':');
 	if (!colon) {
 		sv_err_set(err, "invalid_value", "database",
-		           "database URL '%s' has no scheme (use sqlite:PATH)", url);
+		           "database URL '%s' has no scheme (use sqlite:PATH or postgres://...)",
+		           url);
 		return NULL;
 	}
 	size_t n = (size_t)(colon - url);
@@ -53,7 +57,7 @@ struct sv_store *sv_store_open(const char *url, struct sv_err *err)
 		return s;
 	}
 	sv_err_set(err, "invalid_value", "database",
-	           "unsupported database scheme '%.*s' (supported: sqlite)", (int)n, url);
+	           "unsupported database scheme '%.*s' (supported: sqlite, postgres)", (int)n, url);
 	return NULL;
 }
 

@@ -74,7 +74,8 @@ struct sv_store_ops {
 	                const char *message, int64_t now, int64_t retry_at, struct sv_err *err);
 };
 
-/* Opens "sqlite:PATH" (creating the file and applying migrations). */
+/* Opens "sqlite:PATH" (creating the file) or "postgres://USER@HOST:PORT/DB", and
+ * applies the schema migrations. */
 struct sv_store *sv_store_open(const char *url, struct sv_err *err);
 void sv_store_close(struct sv_store *s);
 

@@ -1,7 +1,12 @@
-/* Unit tests for the store on a real SQLite file: stories, paging, the job
- * lease protocol, retries, dead letters, idempotent pages and durability. */
+/* Unit tests for the store, run twice: on a real SQLite file and on a real
+ * PostgreSQL server (pg_support starts one per run, a fresh database per
+ * test): stories, paging, the job lease protocol, retries, dead letters,
+ * idempotent pages, durability and, on PostgreSQL, reconnecting. */
+#include "pg_support.h"
 #include "store/store.h"
 
+#include <libpq-fe.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -14,13 +19,28 @@
 #include <cmocka.h>
 
 struct fixture {
-	char dir[64];
+	char dir[64]; /* sqlite only */
 	char url[160];
-	char path[96];
+	char path[96]; /* sqlite only */
 	struct sv_store *s;
 };
 
-static int setup(void **state)
+static struct pg_server pg; /* the server of the postgres group */
+
+static int open_store(struct fixture *f, void **state)
+{
+	struct sv_err err;
+	f->s = sv_store_open(f->url, &err);
+	if (!f->s) {
+		fprintf(stderr, "cannot open %s: %s\n", f->url, err.message);
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int setup_sqlite(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	strcpy(f->dir, "/tmp/sv-store-XXXXXX");
@@ -28,23 +48,41 @@ static int setup(void **state)
 		return -1;
 	snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
 	snprintf(f->url, sizeof(f->url), "sqlite:%s", f->path);
-	struct sv_err err;
-	f->s = sv_store_open(f->url, &err);
-	if (!f->s)
+	return open_store(f, state);
+}
+
+static int setup_postgres(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	if (pg_support_create_db(&pg, f->url, sizeof(f->url)) < 0) {
+		free(f);
 		return -1;
-	*state = f;
-	return 0;
+	}
+	return open_store(f, state);
 }
 
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
 	sv_store_close(f->s);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	if (system(cmd) != 0)
-		return -1;
+	int rc = 0;
+	if (f->dir[0]) {
+		char cmd[128];
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+		rc = system(cmd) == 0 ? 0 : -1;
+	}
 	free(f);
+	return rc;
+}
+
+static int start_postgres(void **state)
+{
+	return pg_support_start(&pg);
+}
+
+static int stop_postgres(void **state)
+{
+	pg_support_stop(&pg);
 	return 0;
 }
 
@@ -55,8 +93,23 @@ static const char *id_of(int i)
 	return ids[i];
 }
 
+static int64_t count_rows_pg(struct fixture *f, const char *sql)
+{
+	PGconn *c = PQconnectdb(f->url);
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	PGresult *r = PQexec(c, sql);
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	int64_t n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	PQfinish(c);
+	return n;
+}
+
+/* Counts rows behind the store's back, on whichever backend the fixture uses. */
 static int64_t count_rows(struct fixture *f, const char *sql)
 {
+	if (!f->path[0])
+		return count_rows_pg(f, sql);
 	sqlite3 *db;
 	sqlite3_stmt *st;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
@@ -76,6 +129,26 @@ static void open_rejects_bad_urls(void **state)
 	assert_null(sv_store_open("mysql:x", &err));
 	assert_non_null(strstr(err.message, "mysql"));
 	assert_null(sv_store_open("sqlite:/nonexistent-dir/x/y.db", &err));
+	assert_null(sv_store_open("postgres:nohost", &err));
+	assert_string_equal(err.field, "database");
+	assert_null(sv_store_open("postgres://nobody@127.0.0.1:1/x", &err));
+	assert_string_equal(err.code, "database");
+}
+
+static void reconnects_after_restart(void **state)
+{
+	struct fixture *f = *state;
+	struct sv_err err;
+	assert_int_equal(sv_store_story_create(f->s, id_of(0), "{}", "text", 3, 1, &err), 0);
+	assert_int_equal(pg_support_restart(&pg), 0);
+	/* Every pooled connection was dropped; each call must reconnect, not fail. */
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(sv_store_ping(f->s, &err), 0);
+	struct sv_store_story s = {0};
+	assert_int_equal(sv_store_story_get(f->s, id_of(0), &s, &err), 0);
+	sv_store_story_clear(&s);
+	struct sv_store_job job;
+	assert_int_equal(sv_store_job_claim(f->s, "text", "w", 10, 100, &job, &err), 0);
 }
 
 static void create_get_and_list(void **state)
@@ -242,6 +315,110 @@ static void data_survives_reopen(void **state)
 	assert_int_equal(sv_store_ping(f->s, &err), 0);
 }
 
+static void errors_while_down_then_recovers(void **state)
+{
+	struct fixture *f = *state;
+	struct sv_err err = {0};
+	struct sv_store_job job;
+	pg_support_halt(&pg);
+	assert_int_equal(sv_store_ping(f->s, &err), -1);
+	assert_string_equal(err.code, "database");
+	assert_int_equal(sv_store_story_create(f->s, id_of(0), "{}", "text", 3, 1, &err), -1);
+	assert_int_equal(sv_store_job_claim(f->s, "text", "w", 10, 100, &job, &err), -1);
+	assert_int_equal(pg_support_resume(&pg), 0);
+	assert_int_equal(sv_store_story_create(f->s, id_of(0), "{}", "text", 3, 1, &err), 0);
+	assert_int_equal(sv_store_job_claim(f->s, "text", "w", 10, 100, &job, &err), 0);
+	assert_int_equal(count_rows(f, "SELECT count(*) FROM jobs"), 1);
+}
+
+struct claimer {
+	struct sv_store *s;
+	char worker[8];
+	int claimed;
+	int errors;
+};
+
+/* Claims and finishes text jobs until none is left. */
+static void *claim_all(void *arg)
+{
+	struct claimer *c = arg;
+	struct sv_err err;
+	struct sv_store_job job;
+	int rc;
+	while ((rc = sv_store_job_claim(c->s, "text", c->worker, 10, 60000, &job, &err)) != 1) {
+		if (rc == 0 &&
+		    sv_store_job_succeed(c->s, &job, c->worker, "t", "{}", 20, &err) == 0)
+			c->claimed++;
+		else
+			c->errors++;
+		if (c->errors > 100)
+			break;
+	}
+	return NULL;
+}
+
+static void concurrent_claims_take_each_job_once(void **state)
+{
+	struct fixture *f = *state;
+	struct sv_err err;
+	enum { STORIES = 40, WORKERS = 4 };
+	for (int i = 0; i < STORIES; i++) {
+		char id[SV_STORE_ID_LEN + 1];
+		snprintf(id, sizeof(id), "%032x", 100 + i);
+		assert_int_equal(sv_store_story_create(f->s, id, "{}", "text", 3, 1, &err), 0);
+	}
+	struct claimer c[WORKERS];
+	pthread_t t[WORKERS];
+	for (int i = 0; i < WORKERS; i++) {
+		c[i] = (struct claimer){.s = f->s};
+		snprintf(c[i].worker, sizeof(c[i].worker), "w%d", i);
+		assert_int_equal(pthread_create(&t[i], NULL, claim_all, &c[i]), 0);
+	}
+	int total = 0;
+	for (int i = 0; i < WORKERS; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(c[i].errors, 0);
+		total += c[i].claimed;
+	}
+	assert_int_equal(total, STORIES);
+	assert_int_equal(count_rows(f, "SELECT count(*) FROM jobs WHERE attempts = 1 AND state = "
+	                               "'done'"),
+	                 STORIES);
+}
+
+struct opener {
+	const char *url;
+	struct sv_store *s;
+};
+
+static void *open_one(void *arg)
+{
+	struct opener *o = arg;
+	struct sv_err err;
+	o->s = sv_store_open(o->url, &err);
+	return NULL;
+}
+
+static void concurrent_opens_migrate_once(void **state)
+{
+	struct fixture f = {0};
+	assert_int_equal(pg_support_create_db(&pg, f.url, sizeof(f.url)), 0);
+	enum { OPENERS = 4 };
+	struct opener o[OPENERS];
+	pthread_t t[OPENERS];
+	for (int i = 0; i < OPENERS; i++) {
+		o[i] = (struct opener){.url = f.url};
+		assert_int_equal(pthread_create(&t[i], NULL, open_one, &o[i]), 0);
+	}
+	for (int i = 0; i < OPENERS; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < OPENERS; i++) {
+		assert_non_null(o[i].s);
+		sv_store_close(o[i].s);
+	}
+	assert_int_equal(count_rows(&f, "SELECT count(*) FROM schema_migrations"), 1);
+}
+
 static void backoff_doubles_and_caps(void **state)
 {
 	assert_int_equal(sv_store_backoff_ms(1, 1000, 60000), 1000);
@@ -250,20 +427,35 @@ static void backoff_doubles_and_caps(void **state)
 	assert_int_equal(sv_store_backoff_ms(40, 1000, 60000), 60000);
 }
 
+/* The tests every backend must pass, with the fixture setup of that backend. */
+#define STORE_TESTS(setup)                                                                         \
+	cmocka_unit_test_setup_teardown(create_get_and_list, setup, teardown),                     \
+	    cmocka_unit_test_setup_teardown(duplicate_id_is_one_failed_transaction, setup,         \
+	                                    teardown),                                             \
+	    cmocka_unit_test_setup_teardown(claim_succeed_marks_ready, setup, teardown),           \
+	    cmocka_unit_test_setup_teardown(lapsed_lease_is_taken_over, setup, teardown),          \
+	    cmocka_unit_test_setup_teardown(failures_back_off_then_dead_letter, setup, teardown),  \
+	    cmocka_unit_test_setup_teardown(lapsed_last_attempt_dead_letters, setup, teardown),    \
+	    cmocka_unit_test_setup_teardown(delete_removes_pages_and_jobs, setup, teardown),       \
+	    cmocka_unit_test_setup_teardown(data_survives_reopen, setup, teardown),                \
+	    cmocka_unit_test_setup_teardown(concurrent_claims_take_each_job_once, setup, teardown)
+
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
-	const struct CMUnitTest tests[] = {
+	const struct CMUnitTest sqlite_tests[] = {
 	    cmocka_unit_test(open_rejects_bad_urls),
-	    T(create_get_and_list),
-	    T(duplicate_id_is_one_failed_transaction),
-	    T(claim_succeed_marks_ready),
-	    T(lapsed_lease_is_taken_over),
-	    T(failures_back_off_then_dead_letter),
-	    T(lapsed_last_attempt_dead_letters),
-	    T(delete_removes_pages_and_jobs),
-	    T(data_survives_reopen),
+	    STORE_TESTS(setup_sqlite),
 	    cmocka_unit_test(backoff_doubles_and_caps),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	const struct CMUnitTest postgres_tests[] = {
+	    STORE_TESTS(setup_postgres),
+	    cmocka_unit_test_setup_teardown(reconnects_after_restart, setup_postgres, teardown),
+	    cmocka_unit_test_setup_teardown(errors_while_down_then_recovers, setup_postgres,
+	                                    teardown),
+	    cmocka_unit_test(concurrent_opens_migrate_once),
+	};
+	int failed = cmocka_run_group_tests_name("sqlite", sqlite_tests, NULL, NULL);
+	failed +=
+	    cmocka_run_group_tests_name("postgres", postgres_tests, start_postgres, stop_postgres);
+	return failed;
 }

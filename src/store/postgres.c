@@ -1,0 +1,654 @@
+/*
+ * The PostgreSQL backend: the same contract as sqlite.c on libpq. A small pool
+ * of connections, each with every statement of the table below prepared once;
+ * values always travel as parameters, never inside the SQL. Workers claim jobs
+ * with one UPDATE over a FOR UPDATE SKIP LOCKED subquery, so many processes
+ * share the queue without blocking each other. Migrations are versioned in
+ * schema_migrations and applied at open under an advisory lock. A connection
+ * that the server dropped is reset (and its statements prepared again) the
+ * next time it is used outside a transaction.
+ */
+#include "store/store.h"
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define POOL_SIZE      4
+#define MAX_ARGS       6
+#define MIGRATION_LOCK 0x53564d49 /* advisory lock key: "SVMI" */
+
+enum stmt {
+	ST_PING,
+	ST_STORY_INSERT,
+	ST_JOB_INSERT,
+	ST_STORY_GET,
+	ST_STORY_LIST,
+	ST_STORY_DELETE,
+	ST_STORY_COUNTS,
+	ST_JOBS_QUEUED,
+	ST_STORIES_OF_LAPSED_DEAD,
+	ST_JOBS_LAPSED_DEAD,
+	ST_JOB_CLAIM,
+	ST_STORY_GENERATING,
+	ST_JOB_HEARTBEAT,
+	ST_PAGE_PUT,
+	ST_JOB_DONE,
+	ST_STORY_READY,
+	ST_JOB_RETRY,
+	ST_JOB_DEAD,
+	ST_STORY_FAILED,
+	ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_PING] = "SELECT 1",
+    [ST_STORY_INSERT] = "INSERT INTO stories (id, status, params, created_at, updated_at) "
+                        "VALUES ($1, 'queued', $2, $3::bigint, $3::bigint)",
+    [ST_JOB_INSERT] = "INSERT INTO jobs (kind, story_id, state, max_attempts, run_after, "
+                      "created_at, updated_at) VALUES ($1, $2, 'queued', $3::int, $4::bigint, "
+                      "$4::bigint, $4::bigint)",
+    [ST_STORY_GET] = "SELECT id, status, seq, created_at, updated_at, params, title, story, "
+                     "error FROM stories WHERE id = $1",
+    [ST_STORY_LIST] = "SELECT id, status, seq, created_at, updated_at, params, title, NULL, "
+                      "error FROM stories WHERE seq < $1::bigint ORDER BY seq DESC "
+                      "LIMIT $2::bigint",
+    [ST_STORY_DELETE] = "DELETE FROM stories WHERE id = $1",
+    [ST_STORY_COUNTS] = "SELECT status, count(*) FROM stories GROUP BY status",
+    [ST_JOBS_QUEUED] = "SELECT count(*) FROM jobs WHERE kind = $1 AND state = 'queued'",
+    [ST_STORIES_OF_LAPSED_DEAD] =
+        "UPDATE stories SET status = 'failed', error = 'the worker stopped during its "
+        "last attempt', updated_at = $1::bigint WHERE id IN (SELECT story_id FROM jobs WHERE "
+        "state = 'running' AND lease_until < $1::bigint AND attempts >= max_attempts)",
+    [ST_JOBS_LAPSED_DEAD] = "UPDATE jobs SET state = 'dead', last_error = 'lease lapsed on "
+                            "the last attempt', updated_at = $1::bigint WHERE state = "
+                            "'running' AND lease_until < $1::bigint AND attempts >= "
+                            "max_attempts",
+    [ST_JOB_CLAIM] = "UPDATE jobs SET state = 'running', attempts = attempts + 1, "
+                     "lease_owner = $2, lease_until = $3::bigint + $4::bigint, "
+                     "updated_at = $3::bigint WHERE id = (SELECT id FROM jobs WHERE kind = $1 "
+                     "AND ((state = 'queued' AND run_after <= $3::bigint) OR (state = "
+                     "'running' AND lease_until < $3::bigint)) ORDER BY run_after, id "
+                     "LIMIT 1 FOR UPDATE SKIP LOCKED) "
+                     "RETURNING id, kind, story_id, attempts, max_attempts",
+    [ST_STORY_GENERATING] = "UPDATE stories SET status = 'generating', updated_at = $2::bigint "
+                            "WHERE id = $1 AND status IN ('queued', 'generating')",
+    [ST_JOB_HEARTBEAT] = "UPDATE jobs SET lease_until = $3::bigint + $4::bigint, updated_at = "
+                         "$3::bigint WHERE id = $1::bigint AND lease_owner = $2 AND state = "
+                         "'running'",
+    [ST_PAGE_PUT] = "INSERT INTO pages (story_id, number, page) VALUES ($1, $2::int, $3) "
+                    "ON CONFLICT (story_id, number) DO UPDATE SET page = excluded.page",
+    [ST_JOB_DONE] = "UPDATE jobs SET state = 'done', lease_until = NULL, updated_at = "
+                    "$3::bigint WHERE id = $1::bigint AND lease_owner = $2 AND state = "
+                    "'running'",
+    [ST_STORY_READY] = "UPDATE stories SET status = 'ready', title = $2, story = $3, "
+                       "error = NULL, updated_at = $4::bigint WHERE id = $1",
+    [ST_JOB_RETRY] = "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = "
+                     "NULL, run_after = $4::bigint, last_error = $5, updated_at = $3::bigint "
+                     "WHERE id = $1::bigint AND lease_owner = $2 AND state = 'running'",
+    [ST_JOB_DEAD] = "UPDATE jobs SET state = 'dead', lease_until = NULL, last_error = $4, "
+                    "updated_at = $3::bigint WHERE id = $1::bigint AND lease_owner = $2 AND "
+                    "state = 'running'",
+    [ST_STORY_FAILED] = "UPDATE stories SET status = 'failed', error = $2, updated_at = "
+                        "$3::bigint WHERE id = $1",
+};
+
+/* Each entry is one schema version; applied in order, each in its own transaction. */
+static const char *const migrations[] = {
+    "CREATE TABLE stories ("
+    " seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " id TEXT NOT NULL UNIQUE,"
+    " status TEXT NOT NULL CHECK (status IN ('queued','generating','ready','failed')),"
+    " params TEXT NOT NULL,"
+    " title TEXT, story TEXT, error TEXT,"
+    " created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);"
+    "CREATE INDEX stories_status ON stories (status);"
+    "CREATE TABLE pages ("
+    " story_id TEXT NOT NULL REFERENCES stories (id) ON DELETE CASCADE,"
+    " number INTEGER NOT NULL,"
+    " page TEXT NOT NULL,"
+    " PRIMARY KEY (story_id, number));"
+    "CREATE TABLE jobs ("
+    " id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " kind TEXT NOT NULL,"
+    " story_id TEXT NOT NULL REFERENCES stories (id) ON DELETE CASCADE,"
+    " state TEXT NOT NULL CHECK (state IN ('queued','running','done','dead')),"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " max_attempts INTEGER NOT NULL,"
+    " run_after BIGINT NOT NULL,"
+    " lease_owner TEXT, lease_until BIGINT, last_error TEXT,"
+    " created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);"
+    "CREATE INDEX jobs_runnable ON jobs (kind, state, run_after);"
+    "CREATE INDEX jobs_story ON jobs (story_id);",
+};
+
+struct conn {
+	PGconn *pg;
+	bool in_tx; /* inside BEGIN: a lost connection must fail, not be retried */
+};
+
+struct pool {
+	pthread_mutex_t lock;
+	pthread_cond_t freed;
+	struct conn conns[POOL_SIZE];
+	int free_stack[POOL_SIZE];
+	int nfree;
+};
+
+/* Parameters as text: strings as given (NULL is SQL NULL), integers printed. */
+struct args {
+	const char *v[MAX_ARGS];
+	char num[MAX_ARGS][24];
+	int n;
+};
+
+static int pg_err(struct sv_err *err, const char *what, const char *detail)
+{
+	size_t len = detail ? strcspn(detail, "\n") : 0;
+	return sv_err_set(err, "database", "", "%s: %.*s", what, (int)len, detail ? detail : "");
+}
+
+static void quiet_notices(void *arg, const char *message) {}
+
+static void stmt_name(char name[16], int i)
+{
+	snprintf(name, 16, "sv%d", i);
+}
+
+static int conn_prepare(struct conn *c, struct sv_err *err)
+{
+	for (int i = 0; i < ST_COUNT; i++) {
+		char name[16];
+		stmt_name(name, i);
+		PGresult *r = PQprepare(c->pg, name, stmt_sql[i], 0, NULL);
+		bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		if (!ok)
+			pg_err(err, "cannot prepare statement", PQresultErrorMessage(r));
+		PQclear(r);
+		if (!ok)
+			return -1;
+	}
+	return 0;
+}
+
+static int conn_open(struct conn *c, const char *url, struct sv_err *err)
+{
+	c->pg = PQconnectdb(url);
+	if (!c->pg)
+		return sv_err_set(err, "nomem", "", "out of memory");
+	if (PQstatus(c->pg) != CONNECTION_OK)
+		return pg_err(err, "cannot connect to database", PQerrorMessage(c->pg));
+	PQsetNoticeProcessor(c->pg, quiet_notices, NULL);
+	return 0;
+}
+
+/* Reconnects a connection the server dropped and prepares its statements again. */
+static int conn_reset(struct conn *c, struct sv_err *err)
+{
+	PQreset(c->pg);
+	if (PQstatus(c->pg) != CONNECTION_OK)
+		return pg_err(err, "cannot reconnect to database", PQerrorMessage(c->pg));
+	return conn_prepare(c, err);
+}
+
+static void args_fill(struct args *a, const char *fmt, va_list ap)
+{
+	for (a->n = 0; fmt[a->n] && a->n < MAX_ARGS; a->n++) {
+		if (fmt[a->n] == 's') {
+			a->v[a->n] = va_arg(ap, const char *);
+		} else {
+			snprintf(a->num[a->n], sizeof(a->num[a->n]), "%lld",
+			         (long long)va_arg(ap, int64_t));
+			a->v[a->n] = a->num[a->n];
+		}
+	}
+}
+
+static bool result_ok(const PGresult *r)
+{
+	ExecStatusType st = PQresultStatus(r);
+	return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+}
+
+/* Runs a prepared statement with arguments described by fmt ('s' text, 'i'
+ * int64). Outside a transaction a dropped connection is reset and the
+ * statement tried once more. Returns the result (caller clears) or NULL. */
+static PGresult *run(struct conn *c, enum stmt which, struct sv_err *err, const char *fmt, ...)
+{
+	struct args a;
+	va_list ap;
+	va_start(ap, fmt);
+	args_fill(&a, fmt, ap);
+	va_end(ap);
+	char name[16];
+	stmt_name(name, which);
+	for (int attempt = 0;; attempt++) {
+		if (PQstatus(c->pg) != CONNECTION_OK && !c->in_tx && conn_reset(c, err) < 0)
+			return NULL;
+		PGresult *r = PQexecPrepared(c->pg, name, a.n, a.v, NULL, NULL, 0);
+		if (result_ok(r))
+			return r;
+		bool lost = PQstatus(c->pg) != CONNECTION_OK;
+		if (!(lost && !c->in_tx && attempt == 0)) {
+			pg_err(err, "statement failed",
+			       r ? PQresultErrorMessage(r) : "out of memory");
+			PQclear(r);
+			return NULL;
+		}
+		PQclear(r);
+	}
+}
+
+/* Runs a transaction-control command; BEGIN may reconnect first, like run(). */
+static int simple(struct conn *c, const char *sql, struct sv_err *err)
+{
+	for (int attempt = 0;; attempt++) {
+		if (PQstatus(c->pg) != CONNECTION_OK && !c->in_tx && conn_reset(c, err) < 0)
+			return -1;
+		PGresult *r = PQexec(c->pg, sql);
+		bool ok = result_ok(r);
+		bool retry = !ok && !c->in_tx && attempt == 0 && PQstatus(c->pg) != CONNECTION_OK;
+		if (!ok && !retry)
+			pg_err(err, sql, r ? PQresultErrorMessage(r) : "out of memory");
+		PQclear(r);
+		if (ok)
+			return 0;
+		if (!retry)
+			return -1;
+	}
+}
+
+/* Number of rows a statement changed, or -1. */
+static int changes(PGresult *r)
+{
+	if (!r)
+		return -1;
+	int n = atoi(PQcmdTuples(r));
+	PQclear(r);
+	return n;
+}
+
+static int begin(struct conn *c, struct sv_err *err)
+{
+	if (simple(c, "BEGIN", err) < 0)
+		return -1;
+	c->in_tx = true;
+	return 0;
+}
+
+/* Ends a transaction: commits when rc >= 0, rolls back otherwise; passes rc on. */
+static int finish(struct conn *c, int rc, struct sv_err *err)
+{
+	if (rc >= 0 && simple(c, "COMMIT", err) == 0) {
+		c->in_tx = false;
+		return rc;
+	}
+	if (PQstatus(c->pg) == CONNECTION_OK)
+		simple(c, "ROLLBACK", NULL);
+	c->in_tx = false;
+	return -1;
+}
+
+/* Applies the missing migrations, each in its own transaction, holding an
+ * advisory lock so that processes opening the database together take turns. */
+static int migrate_locked(struct conn *c, struct sv_err *err)
+{
+	if (simple(c,
+	           "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY "
+	           "KEY, applied_at BIGINT NOT NULL)",
+	           err) < 0)
+		return -1;
+	for (size_t v = 1; v <= sizeof(migrations) / sizeof(migrations[0]); v++) {
+		char version[24];
+		snprintf(version, sizeof(version), "%zu", v);
+		const char *args[1] = {version};
+		PGresult *r =
+		    PQexecParams(c->pg, "SELECT 1 FROM schema_migrations WHERE version = $1", 1,
+		                 NULL, args, NULL, NULL, 0);
+		bool ok = result_ok(r), have = ok && PQntuples(r) > 0;
+		if (!ok)
+			pg_err(err, "cannot read schema_migrations", PQresultErrorMessage(r));
+		PQclear(r);
+		if (!ok)
+			return -1;
+		if (have)
+			continue;
+		if (begin(c, err) < 0)
+			return -1;
+		int rc = simple(c, migrations[v - 1], err);
+		if (rc == 0) {
+			r = PQexecParams(c->pg,
+			                 "INSERT INTO schema_migrations VALUES ($1::int, "
+			                 "(extract(epoch FROM now()) * 1000)::bigint)",
+			                 1, NULL, args, NULL, NULL, 0);
+			rc = result_ok(r)
+			         ? 0
+			         : pg_err(err, "migration failed", PQresultErrorMessage(r));
+			PQclear(r);
+		}
+		if (finish(c, rc, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int migrate(struct conn *c, struct sv_err *err)
+{
+	char key[24];
+	snprintf(key, sizeof(key), "%d", MIGRATION_LOCK);
+	const char *args[1] = {key};
+	PGresult *r = PQexecParams(c->pg, "SELECT pg_advisory_lock($1::bigint)", 1, NULL, args,
+	                           NULL, NULL, 0);
+	bool ok = result_ok(r);
+	if (!ok)
+		pg_err(err, "cannot take the migration lock", PQresultErrorMessage(r));
+	PQclear(r);
+	if (!ok)
+		return -1;
+	int rc = migrate_locked(c, err);
+	r = PQexecParams(c->pg, "SELECT pg_advisory_unlock($1::bigint)", 1, NULL, args, NULL, NULL,
+	                 0);
+	PQclear(r);
+	return rc;
+}
+
+static void pool_close(void *impl)
+{
+	struct pool *p = impl;
+	if (!p)
+		return;
+	for (int i = 0; i < POOL_SIZE; i++)
+		PQfinish(p->conns[i].pg);
+	pthread_cond_destroy(&p->freed);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+/* location is what follows "postgres:" or "postgresql:", e.g. "//u@host:5432/db". */
+static void *pool_open(const char *location, struct sv_err *err)
+{
+	if (strncmp(location, "//", 2) != 0) {
+		sv_err_set(err, "invalid_value", "database",
+		           "postgres: needs a URL like postgres://user@host:port/db");
+		return NULL;
+	}
+	struct pool *p = calloc(1, sizeof(*p));
+	char *url = malloc(strlen(location) + sizeof("postgresql:"));
+	if (!p || !url) {
+		free(p);
+		free(url);
+		sv_err_set(err, "nomem", "", "out of memory");
+		return NULL;
+	}
+	sprintf(url, "postgresql:%s", location);
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->freed, NULL);
+	for (int i = 0; i < POOL_SIZE; i++) {
+		struct conn *c = &p->conns[i];
+		if (conn_open(c, url, err) < 0 || (i == 0 && migrate(c, err) < 0) ||
+		    conn_prepare(c, err) < 0) {
+			free(url);
+			pool_close(p);
+			return NULL;
+		}
+		p->free_stack[p->nfree++] = i;
+	}
+	free(url);
+	return p;
+}
+
+static struct conn *acquire(struct pool *p)
+{
+	pthread_mutex_lock(&p->lock);
+	while (p->nfree == 0)
+		pthread_cond_wait(&p->freed, &p->lock);
+	struct conn *c = &p->conns[p->free_stack[--p->nfree]];
+	pthread_mutex_unlock(&p->lock);
+	return c;
+}
+
+static void release(struct pool *p, struct conn *c)
+{
+	pthread_mutex_lock(&p->lock);
+	p->free_stack[p->nfree++] = (int)(c - p->conns);
+	pthread_cond_signal(&p->freed);
+	pthread_mutex_unlock(&p->lock);
+}
+
+static char *col_dup(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? NULL : strdup(PQgetvalue(r, row, col));
+}
+
+static int64_t col_int(const PGresult *r, int row, int col)
+{
+	return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+static void read_story(const PGresult *r, int row, struct sv_store_story *out)
+{
+	snprintf(out->id, sizeof(out->id), "%s", PQgetvalue(r, row, 0));
+	snprintf(out->status, sizeof(out->status), "%s", PQgetvalue(r, row, 1));
+	out->seq = col_int(r, row, 2);
+	out->created_at = col_int(r, row, 3);
+	out->updated_at = col_int(r, row, 4);
+	out->params = col_dup(r, row, 5);
+	out->title = col_dup(r, row, 6);
+	out->story = col_dup(r, row, 7);
+	out->error = col_dup(r, row, 8);
+}
+
+static int pg_ping(void *impl, struct sv_err *err)
+{
+	struct pool *p = impl;
+	struct conn *c = acquire(p);
+	int rc = changes(run(c, ST_PING, err, ""));
+	release(p, c);
+	return rc < 0 ? -1 : 0;
+}
+
+static int pg_story_create(void *impl, const char *id, const char *params, const char *job_kind,
+                           int max_attempts, int64_t now, struct sv_err *err)
+{
+	struct pool *p = impl;
+	struct conn *c = acquire(p);
+	int rc = begin(c, err);
+	if (rc == 0)
+		rc = changes(run(c, ST_STORY_INSERT, err, "ssi", id, params, now));
+	if (rc >= 0)
+		rc = changes(
+		    run(c, ST_JOB_INSERT, err, "ssii", job_kind, id, (int64_t)max_attempts, now));
+	rc = finish(c, rc, err);
+	release(p, c);
+	return rc < 0 ? -1 : 0;
+}
+
+static int pg_story_get(void *impl, const char *id, struct sv_store_story *out, struct sv_err *err)
+{
+	struct pool *p = impl;
+	struct conn *c = acquire(p);
+	PGresult *r = run(c, ST_STORY_GET, err, "s", id);
+	int rc = !r ? -1 : PQntuples(r) == 0 ? 1 : 0;
+	if (rc == 0)
+		read_story(r, 0, out);
+	PQclear(r);
+	release(p, c);
+	return rc;
+}
+
+static int pg_story_list(void *impl, int64_t before_seq, int limit, struct sv_store_story *out,
+                         int *count, struct sv_err *err)
+{
+	struct pool *p = impl;
+	struct conn *c = acquire(p);
+	PGresult *r = run(c, ST_STORY_LIST, err, "ii", before_seq > 0 ? before_seq : INT64_MAX,
+	                  (int64_t)limit);
+	int n = r ? PQntuples(r) : 0;
+	for (int i = 0; i < n && i < limit; i++)
+		read_story(r, i, &out[i]);
+	*count = n < limit ? n : limit;
+	PQclear(r);
+	release(p, c);
+	return r ? 0 : -1;
+}
+
+static int pg_story_delete(void *impl, const char *id, struct sv_err *err)
+{
+	struct pool *p = impl;
+	struct conn *c = acquire(p);
+	int rc = changes(run(c, ST_STORY_DELETE, err, "s", id));
+	release(p, c);
+	return rc < 0 ? -1 : rc == 0 ? 1 : 0;
+}
+
+static int pg_story_counts(void *impl, int64_t counts[4], struct sv_err *err)
+{
+	struct pool *p = impl;
+	struct conn *c = acquire(p);
+	memset(counts, 0, 4 * sizeof(counts[0]));
+	PGresult *r = run(c, ST_STORY_COUNTS, err, "");
+	for (int row = 0; r && row < PQntuples(r); row++)
+		for (int i = 0; i < 4; i++)
+			if (strcmp(PQgetvalue(r, row, 0), sv_store_statuses[i]) == 0)
+				counts[i] = col_int(r, row, 1);
+	int rc = r ? 0 : -1;
+	PQclear(r);
+	release(p, c);
+	return rc;
+}
+
+static int pg_jobs_queued(void *impl, const char *kind, int64_t *count, struct sv_err *err)
+{
+	struct pool *p = impl;
+	struct conn *c = acquire(p);
+	PGresult *r = run(c, ST_JOBS_QUEUED, err, "s", kind);
+	*count = r && PQntuples(r) == 1 ? col_int(r, 0, 0) : 0;
+	int rc = r ? 0 : -1;
+	PQclear(r);
+	release(p, c);
+	return rc;
+}
+
+static void read_job(const PGresult *r, struct sv_store_job *out)
+{
+	out->id = col_int(r, 0, 0);
+	snprintf(out->kind, sizeof(out->kind), "%s", PQgetvalue(r, 0, 1));
+	snprintf(out->story_id, sizeof(out->story_id), "%s", PQgetvalue(r, 0, 2));
+	out->attempts = (int)col_int(r, 0, 3);
+	out->max_attempts = (int)col_int(r, 0, 4);
+}
+
+/* 0 claimed (out filled), 1 none runnable, -1 error; inside a transaction. */
+static int claim_one(struct conn *c, const char *kind, const char *worker, int64_t now,
+                     int64_t lease_ms, struct sv_store_job *out, struct sv_err *err)
+{
+	PGresult *r = run(c, ST_JOB_CLAIM, err, "ssii", kind, worker, now, lease_ms);
+	int rc = !r ? -1 : PQntuples(r) == 0 ? 1 : 0;
+	if (rc == 0)
+		read_job(r, out);
+	PQclear(r);
+	return rc;
+}
+
+static int pg_job_claim(void *impl, const char *kind, const char *worker, int64_t now,
+                        int64_t lease_ms, struct sv_store_job *out, struct sv_err *err)
+{
+	struct pool *p = impl;
+	struct conn *c = acquire(p);
+	int rc = begin(c, err);
+	/* Jobs whose worker vanished during the last attempt go to the dead letters first. */
+	if (rc == 0)
+		rc = changes(run(c, ST_STORIES_OF_LAPSED_DEAD, err, "i", now));
+	if (rc >= 0)
+		rc = changes(run(c, ST_JOBS_LAPSED_DEAD, err, "i", now));
+	if (rc >= 0)
+		rc = claim_one(c, kind, worker, now, lease_ms, out, err);
+	if (rc == 0)
+		rc = changes(run(c, ST_STORY_GENERATING, err, "si", out->story_id, now)) < 0 ? -1
+		                                                                             : 0;
+	rc = finish(c, rc, err);
+	release(p, c);
+	return rc;
+}
+
+static int pg_job_heartbeat(void *impl, const struct sv_store_job *job, const char *worker,
+                            int64_t now, int64_t lease_ms, struct sv_err *err)
+{
+	struct pool *p = impl;
+	struct conn *c = acquire(p);
+	int rc = changes(run(c, ST_JOB_HEARTBEAT, err, "isii", job->id, worker, now, lease_ms));
+	release(p, c);
+	return rc < 0 ? -1 : rc == 0 ? 1 : 0;
+}
+
+static int pg_page_put(void *impl, const char *story_id, int number, const char *page,
+                       struct sv_err *err)
+{
+	struct pool *p = impl;
+	struct conn *c = acquire(p);
+	int rc = changes(run(c, ST_PAGE_PUT, err, "sis", story_id, (int64_t)number, page));
+	release(p, c);
+	return rc < 0 ? -1 : 0;
+}
+
+static int pg_job_succeed(void *impl, const struct sv_store_job *job, const char *worker,
+                          const char *title, const char *story, int64_t now, struct sv_err *err)
+{
+	struct pool *p = impl;
+	struct conn *c = acquire(p);
+	int rc = begin(c, err);
+	if (rc == 0)
+		rc = changes(run(c, ST_JOB_DONE, err, "isi", job->id, worker, now));
+	if (rc == 1)
+		rc = changes(
+		         run(c, ST_STORY_READY, err, "sssi", job->story_id, title, story, now)) < 0
+		         ? -1
+		         : 0;
+	else if (rc == 0)
+		rc = 1; /* the lease was lost: change nothing */
+	rc = finish(c, rc, err);
+	release(p, c);
+	return rc;
+}
+
+static int pg_job_fail(void *impl, const struct sv_store_job *job, const char *worker,
+                       const char *message, int64_t now, int64_t retry_at, struct sv_err *err)
+{
+	struct pool *p = impl;
+	struct conn *c = acquire(p);
+	bool last = job->attempts >= job->max_attempts;
+	int rc = begin(c, err);
+	if (rc == 0 && !last)
+		rc = changes(
+		    run(c, ST_JOB_RETRY, err, "isiis", job->id, worker, now, retry_at, message));
+	else if (rc == 0)
+		rc = changes(run(c, ST_JOB_DEAD, err, "isis", job->id, worker, now, message));
+	if (rc == 1 && last)
+		rc = changes(run(c, ST_STORY_FAILED, err, "ssi", job->story_id, message, now)) < 0
+		         ? -1
+		         : 0;
+	else if (rc == 1)
+		rc = 0;
+	else if (rc == 0)
+		rc = 1;
+	rc = finish(c, rc, err);
+	release(p, c);
+	return rc;
+}
+
+#define PG_OPS(name)                                                                               \
+	{                                                                                          \
+		.scheme = (name), .open = pool_open, .close = pool_close, .ping = pg_ping,         \
+		.story_create = pg_story_create, .story_get = pg_story_get,                        \
+		.story_list = pg_story_list, .story_delete = pg_story_delete,                      \
+		.story_counts = pg_story_counts, .jobs_queued = pg_jobs_queued,                    \
+		.job_claim = pg_job_claim, .job_heartbeat = pg_job_heartbeat,                      \
+		.page_put = pg_page_put, .job_succeed = pg_job_succeed, .job_fail = pg_job_fail,   \
+	}
+
+/* libpq takes both spellings of the scheme; so do we. */
+const struct sv_store_ops sv_store_postgres_ops = PG_OPS("postgres");
+const struct sv_store_ops sv_store_postgresql_ops = PG_OPS("postgresql");
