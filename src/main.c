@@ -14,6 +14,8 @@ static const struct command {
 	const char *summary;
 } commands[] = {
     {"serve", sv_roles_cmd_serve, "run the web page, the API and the story workers"},
+    {"worker", sv_roles_cmd_worker, "take jobs of one kind (text) from the queue"},
+    {"migrate", sv_roles_cmd_migrate, "bring the database schema up to date"},
     {"generate", sv_roles_cmd_generate, "write one story into a folder"},
     {"catalog", sv_roles_cmd_catalog, "print the universes, characters, themes and morals"},
     {"eval", sv_roles_cmd_eval, "measure how a sample of stories reads, per age band"},

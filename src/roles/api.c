@@ -1,6 +1,7 @@
 /*
  * The HTTP API of the gateway and story roles: catalog, story CRUD, health,
- * metrics and the embedded web page. Handlers validate, talk to the store and
+ * metrics and the embedded web page; and the health-and-metrics-only routes
+ * of a worker process. Handlers validate, talk to the store and
  * answer; generation itself happens on the workers.
  */
 #include "roles/internal.h"
@@ -246,9 +247,14 @@ static void metrics(void *ctx, const struct sv_http_request *req, struct sv_http
 			               (double)counts[i]);
 		}
 	}
-	if (sv_store_jobs_queued(app->store, SV_JOB_KIND_TEXT, &queued, &err) == 0)
-		sv_metrics_set(app->metrics, "storyverse_jobs_queued", "kind=\"text\"",
-		               (double)queued);
+	const char *kind;
+	for (size_t i = 0; (kind = sv_roles_job_kind_at(i)); i++) {
+		char labels[48];
+		snprintf(labels, sizeof(labels), "kind=\"%s\"", kind);
+		if (sv_store_jobs_queued(app->store, kind, &queued, &err) == 0)
+			sv_metrics_set(app->metrics, "storyverse_jobs_queued", labels,
+			               (double)queued);
+	}
 	res->content_type = "text/plain; version=0.0.4; charset=utf-8";
 	if (sv_metrics_render(app->metrics, &res->body) < 0)
 		sv_http_error(res, 503, "unavailable", NULL, "out of memory");
@@ -305,5 +311,12 @@ const struct sv_http_route sv_roles_routes[] = {
     {"GET", "/metrics", metrics, 0},
     {"GET", "/", web_index, 0},
     {"GET", "/{file}", web_file, 0},
+    {NULL, NULL, NULL, 0},
+};
+
+const struct sv_http_route sv_roles_health_routes[] = {
+    {"GET", "/healthz", healthz, 0},
+    {"GET", "/readyz", readyz, 0},
+    {"GET", "/metrics", metrics, 0},
     {NULL, NULL, NULL, 0},
 };

@@ -192,7 +192,8 @@ static int take_option(struct request *rq, int ch, char **argv)
 	if (ch >= 0 && ch < (int)NFIELDS) {
 		/* An empty value would read as "not given" and quietly become a default. */
 		if (!*optarg) {
-			sv_roles_usage_error("generate", "--%s: the value is empty", fields[ch].flag);
+			sv_roles_usage_error("generate", "--%s: the value is empty",
+			                     fields[ch].flag);
 			return 2;
 		}
 		if (strlen(optarg) >= fields[ch].size) {

@@ -1,8 +1,10 @@
 /* Small helpers shared by the sub-commands. */
 #include "roles/internal.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/random.h>
 
 void sv_roles_usage_error(const char *cmd, const char *fmt, ...)
@@ -38,4 +40,19 @@ uint64_t sv_roles_random_seed(void)
 	if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
 		v = (uint64_t)sv_time_mono_ns();
 	return v & SV_STORY_SEED_MAX;
+}
+
+int sv_roles_parse_count(const char *cmd, const char *flag, const char *s, long min, long max,
+                         long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || *end || !*s || v < min || v > max) {
+		sv_roles_usage_error(cmd, "--%s: '%s' is not a whole number from %ld to %ld", flag,
+		                     s, min, max);
+		return 2;
+	}
+	*out = v;
+	return 0;
 }

@@ -11,6 +11,8 @@
 #include "story/story.h"
 
 #include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
 
 #define SV_JOB_KIND_TEXT      "text"
 #define SV_JOB_MAX_ATTEMPTS   5
@@ -33,10 +35,35 @@ struct sv_app {
 	int nworkers;
 	pthread_t *workers;
 	char instance[24]; /* this process's id, prefix of worker names */
+	const char *kind;  /* the job kind the workers take (default: text) */
+	int64_t lease_ms;  /* how long a claimed job stays leased (default: SV_JOB_LEASE_MS) */
+	/* Fault injection for the tests: a pause between storing a story's pages
+	 * and completing its job, from STORYVERSE_FAULT_JOB_DELAY_MS (default 0). */
+	long fault_delay_ms;
 };
+
+/* Opens the catalog, the store at database and the metrics (every job
+ * family declared); set kind and lease_ms before. sv_roles_app_close
+ * releases what was opened, also after a failed open. */
+int sv_roles_app_open(struct sv_app *app, const char *database, struct sv_err *err);
+void sv_roles_app_close(struct sv_app *app);
+/* "sqlite:DATA/storyverse.db", the default --database. */
+void sv_roles_default_database(const char *data, char *out, size_t n);
+/* Blocks SIGTERM and SIGINT (and ignores SIGPIPE) before threads start. */
+void sv_roles_block_stop_signals(sigset_t *stop);
+/* Reports a start-up failure; returns 2 when it names an option, else 1. */
+int sv_roles_start_error(const char *cmd, const struct sv_err *err);
 
 /* The routes of the gateway and story roles, NULL-terminated. */
 extern const struct sv_http_route sv_roles_routes[];
+/* Only /healthz, /readyz and /metrics: what a worker process serves. */
+extern const struct sv_http_route sv_roles_health_routes[];
+
+/* Whether kind is a job kind: 1 with a worker for it, 0 known but without
+ * a worker yet, -1 unknown. */
+int sv_roles_job_kind(const char *kind);
+/* The i-th known job kind, NULL past the last. */
+const char *sv_roles_job_kind_at(size_t i);
 
 /* The stored story a request continues (its "continue_from"): *prev is a new
  * reference, or NULL when the request names none (or names it with the wrong
@@ -46,6 +73,7 @@ extern const struct sv_http_route sv_roles_routes[];
 int sv_roles_load_previous(struct sv_app *app, const json_t *request, json_t **prev,
                            struct sv_err *err);
 
+/* Starts n threads taking jobs of app->kind. */
 int sv_roles_workers_start(struct sv_app *app, int n, struct sv_err *err);
 void sv_roles_workers_wake(struct sv_app *app);
 void sv_roles_workers_stop(struct sv_app *app);
@@ -59,6 +87,11 @@ int sv_roles_bad_option(const char *cmd, int ch, char **argv);
 /* Returns 2 after a one-line message when arguments are left after the
  * options, 0 otherwise. */
 int sv_roles_no_operands(const char *cmd, int argc, char **argv);
+
+/* Parses a whole number from min to max for --flag: 0, or the exit status 2
+ * after a one-line message. */
+int sv_roles_parse_count(const char *cmd, const char *flag, const char *s, long min, long max,
+                         long *out);
 
 /* Prints "storyverse CMD: message" on stderr as one line. */
 void sv_roles_usage_error(const char *cmd, const char *fmt, ...)

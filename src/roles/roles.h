@@ -1,7 +1,8 @@
 /*
  * roles: the wiring of the modules into the things the binary can be — the
  * command-line sub-commands and the server roles (gateway + story API and the
- * text worker, all in one process for now). The only module that knows them all.
+ * workers, in one process or each in its own: serve --roles, worker --kind). The only module that
+ * knows them all.
  */
 #ifndef SV_ROLES_H
 #define SV_ROLES_H
@@ -11,6 +12,8 @@
 int sv_roles_cmd_catalog(int argc, char **argv);
 int sv_roles_cmd_eval(int argc, char **argv);
 int sv_roles_cmd_generate(int argc, char **argv);
+int sv_roles_cmd_migrate(int argc, char **argv);
 int sv_roles_cmd_serve(int argc, char **argv);
+int sv_roles_cmd_worker(int argc, char **argv);
 
 #endif

@@ -1,9 +1,11 @@
 /*
- * The text worker: threads that take `text` jobs from the durable queue,
- * generate the story (loading the one it continues, for a series), store its
- * pages and mark it ready. A job that fails is
- * retried with backoff by the store; a worker that dies leaves a lease that
- * lapses, so another worker (or this process after a restart) finishes it.
+ * The workers: threads that take jobs of one kind from the durable queue and
+ * run that kind's handler (the kinds table below). The text handler
+ * generates the story (loading the one it continues, for a series), stores
+ * its pages and marks it ready. A job that fails is retried with backoff by
+ * the store; a worker that dies leaves a lease that lapses, so another worker
+ * (or this process after a restart) finishes it. Each attempt is counted in
+ * the job metrics declared in app.c.
  */
 #include "roles/internal.h"
 
@@ -72,7 +74,19 @@ static int job_params(struct sv_app *app, const json_t *params_doc, struct sv_st
 	return rc;
 }
 
-/* Generates the story of a claimed job and stores it; fills err on failure. */
+/* The tests' way to kill a worker in the middle of a job: pages stored, job not done. */
+static void fault_delay(const struct sv_app *app)
+{
+	if (app->fault_delay_ms <= 0)
+		return;
+	struct timespec t = {app->fault_delay_ms / 1000, (app->fault_delay_ms % 1000) * 1000000L};
+	while (nanosleep(&t, &t) < 0 && errno == EINTR)
+		;
+}
+
+/* Generates the story of a claimed job and stores it: 0 done, 1 when the
+ * lease was lost before the end (another worker finishes it), -1 with err
+ * filled on failure. */
 static int run_text_job(struct sv_app *app, const struct sv_store_job *job, const char *name,
                         struct sv_err *err)
 {
@@ -101,6 +115,7 @@ static int run_text_job(struct sv_app *app, const struct sv_store_job *job, cons
 			rc = -1;
 		free(text);
 	}
+	fault_delay(app);
 	/* Stored compact: the API splices it into its answers as it is. */
 	char *dump = rc == 0 ? json_dumps(story, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	if (rc == 0 && !dump)
@@ -112,7 +127,6 @@ static int run_text_job(struct sv_app *app, const struct sv_store_job *job, cons
 		if (rc == 1)
 			sv_log(SV_LOG_WARN, "lease lost before the job finished",
 			       json_pack("{s:I,s:s}", "job", (json_int_t)job->id, "worker", name));
-		rc = rc < 0 ? -1 : 0;
 	}
 	free(dump);
 	json_decref(story);
@@ -121,12 +135,70 @@ static int run_text_job(struct sv_app *app, const struct sv_store_job *job, cons
 	return rc;
 }
 
+typedef int (*job_handler)(struct sv_app *app, const struct sv_store_job *job, const char *name,
+                           struct sv_err *err);
+
+/* Every job kind of the pipeline; a NULL handler is a kind with no worker yet. */
+static const struct {
+	const char *kind;
+	job_handler run;
+} kinds[] = {
+    {SV_JOB_KIND_TEXT, run_text_job},
+    {"image", NULL},
+    {"audio", NULL},
+};
+
+#define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
+
+static size_t find_kind(const char *kind)
+{
+	size_t i = 0;
+	while (i < NKINDS && strcmp(kinds[i].kind, kind) != 0)
+		i++;
+	return i;
+}
+
+static job_handler handler_of(const char *kind)
+{
+	size_t i = find_kind(kind);
+	return i < NKINDS ? kinds[i].run : NULL;
+}
+
+int sv_roles_job_kind(const char *kind)
+{
+	size_t i = find_kind(kind);
+	return i == NKINDS ? -1 : kinds[i].run ? 1 : 0;
+}
+
+const char *sv_roles_job_kind_at(size_t i)
+{
+	return i < NKINDS ? kinds[i].kind : NULL;
+}
+
+/* Counts one finished attempt: its duration, its outcome and a dead letter. */
+static void count_attempt(struct sv_app *app, const struct sv_store_job *job, const char *outcome,
+                          int64_t start_ns)
+{
+	char labels[96];
+	snprintf(labels, sizeof(labels), "kind=\"%s\"", job->kind);
+	sv_metrics_observe(app->metrics, "storyverse_job_duration_seconds", labels,
+	                   (double)(sv_time_mono_ns() - start_ns) / 1e9);
+	if (strcmp(outcome, "failed") == 0 && job->attempts >= job->max_attempts)
+		sv_metrics_add(app->metrics, "storyverse_jobs_dead_letter_total", labels, 1);
+	snprintf(labels, sizeof(labels), "kind=\"%s\",outcome=\"%s\"", job->kind, outcome);
+	sv_metrics_add(app->metrics, "storyverse_job_attempts_total", labels, 1);
+}
+
 static void handle(struct sv_app *app, const struct sv_store_job *job, const char *name)
 {
 	struct sv_err err;
 	sv_err_clear(&err);
 	int64_t start = sv_time_mono_ns();
-	if (run_text_job(app, job, name, &err) == 0) {
+	job_handler run = handler_of(job->kind);
+	int rc = run ? run(app, job, name, &err)
+	             : sv_err_set(&err, "unsupported", "", "no worker for kind '%s'", job->kind);
+	if (rc >= 0) {
+		count_attempt(app, job, rc == 1 ? "lease_lost" : "succeeded", start);
 		sv_log(SV_LOG_INFO, "job done",
 		       json_pack("{s:I,s:s,s:s,s:i,s:f}", "job", (json_int_t)job->id, "kind",
 		                 job->kind, "story", job->story_id, "attempt", job->attempts,
@@ -136,6 +208,7 @@ static void handle(struct sv_app *app, const struct sv_store_job *job, const cha
 	int64_t now = sv_time_unix_ms();
 	int64_t retry_at =
 	    now + sv_store_backoff_ms(job->attempts, SV_JOB_BACKOFF_MS, SV_JOB_BACKOFF_CAP_MS);
+	count_attempt(app, job, "failed", start);
 	sv_log(SV_LOG_WARN, "job failed",
 	       json_pack("{s:I,s:s,s:i,s:i,s:s}", "job", (json_int_t)job->id, "story",
 	                 job->story_id, "attempt", job->attempts, "max_attempts", job->max_attempts,
@@ -158,8 +231,8 @@ static void *worker_main(void *arg)
 			break;
 		struct sv_store_job job;
 		struct sv_err err;
-		int rc = sv_store_job_claim(app->store, SV_JOB_KIND_TEXT, w->name,
-		                            sv_time_unix_ms(), SV_JOB_LEASE_MS, &job, &err);
+		int rc = sv_store_job_claim(app->store, app->kind, w->name, sv_time_unix_ms(),
+		                            app->lease_ms, &job, &err);
 		if (rc == 0) {
 			handle(app, &job, w->name);
 			continue;
@@ -182,6 +255,12 @@ static void *worker_main(void *arg)
 
 int sv_roles_workers_start(struct sv_app *app, int n, struct sv_err *err)
 {
+	/* A test hook that holds each job open between its pages and its completion, so
+	 * fault tests can kill a worker mid-job; anything but 1..60000 turns it off. */
+	const char *delay = getenv("STORYVERSE_FAULT_JOB_DELAY_MS");
+	char *end = NULL;
+	long ms = delay ? strtol(delay, &end, 10) : 0;
+	app->fault_delay_ms = delay && *delay && !*end && ms > 0 && ms <= 60000 ? ms : 0;
 	app->workers = calloc((size_t)n, sizeof(pthread_t));
 	if (!app->workers)
 		return sv_err_set(err, "nomem", "", "out of memory");
@@ -190,7 +269,7 @@ int sv_roles_workers_start(struct sv_app *app, int n, struct sv_err *err)
 		if (!w)
 			return sv_err_set(err, "nomem", "", "out of memory");
 		w->app = app;
-		snprintf(w->name, sizeof(w->name), "%s-text-%d", app->instance, i);
+		snprintf(w->name, sizeof(w->name), "%s-%s-%d", app->instance, app->kind, i);
 		int rc = pthread_create(&app->workers[i], NULL, worker_main, w);
 		if (rc != 0) {
 			free(w);

@@ -1,5 +1,7 @@
 // Starts the real storyverse binary on a free loopback port with a fresh data
 // folder, for the integration and browser tests. Every wait is bounded.
+// `command` picks the sub-command (default serve; `worker` takes the same
+// --listen and --data and answers /healthz too); `env` adds to its environment.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -45,10 +47,12 @@ export async function waitFor(fn, { timeoutMs = 15000, intervalMs = 50, what = '
 }
 
 export class Server {
-  constructor({ dataDir, args = [] } = {}) {
+  constructor({ dataDir, args = [], command = 'serve', env = {} } = {}) {
     this.ownsData = !dataDir;
     this.dataDir = dataDir || mkdtempSync(path.join(os.tmpdir(), 'sv-test-'));
     this.args = args;
+    this.command = command;
+    this.env = env;
     this.stderr = '';
   }
 
@@ -60,8 +64,8 @@ export class Server {
     this.port = await freePort();
     this.proc = spawn(
       BIN,
-      ['serve', '--listen', `127.0.0.1:${this.port}`, '--data', this.dataDir, ...this.args],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+      [this.command, '--listen', `127.0.0.1:${this.port}`, '--data', this.dataDir, ...this.args],
+      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...this.env } },
     );
     this.proc.stderr.on('data', (d) => {
       this.stderr += d.toString();

@@ -1,0 +1,88 @@
+/*
+ * The state every serving process holds (struct sv_app): the catalog, the
+ * store behind --database and the metrics registry. `serve` and `worker`
+ * open and close it the same way; the metric families of the job pipeline
+ * are declared here, once, for every process.
+ */
+#include "roles/internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Every metric family a role records besides the HTTP server's own. */
+static const struct {
+	const char *name, *type, *help;
+} families[] = {
+    {"storyverse_stories", "gauge", "Stories by status."},
+    {"storyverse_jobs_queued", "gauge", "Jobs waiting to run, by kind."},
+    {"storyverse_job_duration_seconds", "histogram", "Time a worker spent on one job, by kind."},
+    {"storyverse_job_attempts_total", "counter",
+     "Job attempts a worker finished, by kind and outcome (succeeded, failed, lease_lost)."},
+    {"storyverse_jobs_dead_letter_total", "counter",
+     "Jobs a worker dead-lettered because their last attempt failed, by kind."},
+};
+
+static int metrics_declare(struct sv_metrics *m)
+{
+	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
+		if (sv_metrics_declare(m, families[i].name, families[i].type, families[i].help) < 0)
+			return -1;
+	return 0;
+}
+
+void sv_roles_default_database(const char *data, char *out, size_t n)
+{
+	snprintf(out, n, "sqlite:%s/storyverse.db", data);
+}
+
+int sv_roles_app_open(struct sv_app *app, const char *database, struct sv_err *err)
+{
+	pthread_mutex_init(&app->lock, NULL);
+	pthread_cond_init(&app->wake, NULL);
+	if (!app->lease_ms)
+		app->lease_ms = SV_JOB_LEASE_MS;
+	if (sv_random_hex(app->instance, 4) < 0)
+		strcpy(app->instance, "local");
+	if (!(app->catalog = sv_story_catalog_new("en", err)))
+		return -1;
+	json_t *doc = sv_story_catalog_json(app->catalog);
+	app->catalog_json = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(doc);
+	if (!app->catalog_json)
+		return sv_err_set(err, "nomem", "", "cannot render the catalog");
+	if (!(app->store = sv_store_open(database, err)))
+		return -1;
+	if (!(app->metrics = sv_metrics_new()) || metrics_declare(app->metrics) < 0)
+		return sv_err_set(err, "nomem", "", "out of memory");
+	return 0;
+}
+
+void sv_roles_app_close(struct sv_app *app)
+{
+	sv_store_close(app->store);
+	sv_story_catalog_free(app->catalog);
+	sv_metrics_free(app->metrics);
+	free(app->catalog_json);
+	pthread_cond_destroy(&app->wake);
+	pthread_mutex_destroy(&app->lock);
+}
+
+/* Blocks SIGTERM and SIGINT before any thread starts, so only sigwait sees them. */
+void sv_roles_block_stop_signals(sigset_t *stop)
+{
+	sigemptyset(stop);
+	sigaddset(stop, SIGTERM);
+	sigaddset(stop, SIGINT);
+	pthread_sigmask(SIG_BLOCK, stop, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int sv_roles_start_error(const char *cmd, const struct sv_err *err)
+{
+	if (err->field[0])
+		sv_roles_usage_error(cmd, "--%s: %s", err->field, err->message);
+	else
+		sv_roles_usage_error(cmd, "%s", err->message);
+	return err->field[0] ? 2 : 1;
+}
