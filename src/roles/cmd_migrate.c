@@ -55,7 +55,11 @@ int sv_roles_cmd_migrate(int argc, char **argv)
 	struct sv_store *store = sv_store_open(database, &err);
 	if (!store)
 		return sv_roles_start_error("migrate", &err);
+	int version = 0;
+	int rc = sv_store_schema_version(store, &version, &err);
 	sv_store_close(store);
-	printf("%s: schema up to date\n", database);
+	if (rc < 0)
+		return sv_roles_start_error("migrate", &err);
+	printf("%s: schema up to date at version %d\n", database, version);
 	return 0;
 }

@@ -23,6 +23,7 @@
 
 enum stmt {
 	ST_PING,
+	ST_SCHEMA_VERSION,
 	ST_STORY_INSERT,
 	ST_JOB_INSERT,
 	ST_STORY_GET,
@@ -46,6 +47,7 @@ enum stmt {
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_PING] = "SELECT 1",
+    [ST_SCHEMA_VERSION] = "SELECT coalesce(max(version), 0) FROM schema_migrations",
     [ST_STORY_INSERT] = "INSERT INTO stories (id, status, params, created_at, updated_at) "
                         "VALUES ($1, 'queued', $2, $3::bigint, $3::bigint)",
     [ST_JOB_INSERT] = "INSERT INTO jobs (kind, story_id, state, max_attempts, run_after, "
@@ -450,6 +452,18 @@ static int pg_ping(void *impl, struct sv_err *err)
 	return rc < 0 ? -1 : 0;
 }
 
+static int pg_schema_version(void *impl, int *version, struct sv_err *err)
+{
+	struct pool *p = impl;
+	struct conn *c = acquire(p);
+	PGresult *r = run(c, ST_SCHEMA_VERSION, err, "");
+	*version = r && PQntuples(r) == 1 ? (int)col_int(r, 0, 0) : 0;
+	int rc = r ? 0 : -1;
+	PQclear(r);
+	release(p, c);
+	return rc;
+}
+
 static int pg_story_create(void *impl, const char *id, const char *params, const char *job_kind,
                            int max_attempts, int64_t now, struct sv_err *err)
 {
@@ -642,11 +656,12 @@ static int pg_job_fail(void *impl, const struct sv_store_job *job, const char *w
 #define PG_OPS(name)                                                                               \
 	{                                                                                          \
 		.scheme = (name), .open = pool_open, .close = pool_close, .ping = pg_ping,         \
-		.story_create = pg_story_create, .story_get = pg_story_get,                        \
-		.story_list = pg_story_list, .story_delete = pg_story_delete,                      \
-		.story_counts = pg_story_counts, .jobs_queued = pg_jobs_queued,                    \
-		.job_claim = pg_job_claim, .job_heartbeat = pg_job_heartbeat,                      \
-		.page_put = pg_page_put, .job_succeed = pg_job_succeed, .job_fail = pg_job_fail,   \
+		.schema_version = pg_schema_version, .story_create = pg_story_create,              \
+		.story_get = pg_story_get, .story_list = pg_story_list,                            \
+		.story_delete = pg_story_delete, .story_counts = pg_story_counts,                  \
+		.jobs_queued = pg_jobs_queued, .job_claim = pg_job_claim,                          \
+		.job_heartbeat = pg_job_heartbeat, .page_put = pg_page_put,                        \
+		.job_succeed = pg_job_succeed, .job_fail = pg_job_fail,                            \
 	}
 
 /* libpq takes both spellings of the scheme; so do we. */

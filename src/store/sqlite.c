@@ -18,6 +18,7 @@ enum stmt {
 	ST_COMMIT,
 	ST_ROLLBACK,
 	ST_PING,
+	ST_SCHEMA_VERSION,
 	ST_STORY_INSERT,
 	ST_JOB_INSERT,
 	ST_STORY_GET,
@@ -44,6 +45,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_PING] = "SELECT 1",
+    [ST_SCHEMA_VERSION] = "SELECT coalesce(max(version), 0) FROM schema_migrations",
     [ST_STORY_INSERT] = "INSERT INTO stories (id, status, params, created_at, updated_at) "
                         "VALUES (?1, 'queued', ?2, ?3, ?3)",
     [ST_JOB_INSERT] = "INSERT INTO jobs (kind, story_id, state, max_attempts, run_after, "
@@ -338,6 +340,18 @@ static int sq_ping(void *impl, struct sv_err *err)
 	return rc < 0 ? -1 : 0;
 }
 
+static int sq_schema_version(void *impl, int *version, struct sv_err *err)
+{
+	struct pool *p = impl;
+	struct conn *c = acquire(p);
+	sqlite3_stmt *st = c->stmt[ST_SCHEMA_VERSION];
+	int rc = sqlite3_step(st);
+	*version = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	rc = rc == SQLITE_ROW ? 0 : db_err(err, c->db, "cannot read the schema version");
+	release(p, c);
+	return rc;
+}
+
 static int sq_story_create(void *impl, const char *id, const char *params, const char *job_kind,
                            int max_attempts, int64_t now, struct sv_err *err)
 {
@@ -536,6 +550,7 @@ const struct sv_store_ops sv_store_sqlite_ops = {
     .open = pool_open,
     .close = pool_close,
     .ping = sq_ping,
+    .schema_version = sq_schema_version,
     .story_create = sq_story_create,
     .story_get = sq_story_get,
     .story_list = sq_story_list,

@@ -74,6 +74,11 @@ int sv_store_ping(struct sv_store *s, struct sv_err *err)
 	return s->ops->ping(s->impl, err);
 }
 
+int sv_store_schema_version(struct sv_store *s, int *version, struct sv_err *err)
+{
+	return s->ops->schema_version(s->impl, version, err);
+}
+
 int sv_store_story_create(struct sv_store *s, const char *id, const char *params,
                           const char *job_kind, int max_attempts, int64_t now, struct sv_err *err)
 {

@@ -53,6 +53,7 @@ struct sv_store_ops {
 	void *(*open)(const char *location, struct sv_err *err);
 	void (*close)(void *impl);
 	int (*ping)(void *impl, struct sv_err *err);
+	int (*schema_version)(void *impl, int *version, struct sv_err *err);
 	int (*story_create)(void *impl, const char *id, const char *params, const char *job_kind,
 	                    int max_attempts, int64_t now, struct sv_err *err);
 	int (*story_get)(void *impl, const char *id, struct sv_store_story *out,
@@ -83,6 +84,8 @@ void sv_store_close(struct sv_store *s);
 extern const char *const sv_store_statuses[4];
 
 int sv_store_ping(struct sv_store *s, struct sv_err *err);
+/* The newest schema migration applied to the database. */
+int sv_store_schema_version(struct sv_store *s, int *version, struct sv_err *err);
 /* Stores a queued story and its first job atomically. */
 int sv_store_story_create(struct sv_store *s, const char *id, const char *params,
                           const char *job_kind, int max_attempts, int64_t now, struct sv_err *err);

@@ -312,6 +312,9 @@ static void data_survives_reopen(void **state)
 	assert_string_equal(s.params, "{\"k\":2}");
 	sv_store_story_clear(&s);
 	assert_int_equal(count_rows(f, "SELECT count(*) FROM schema_migrations"), 1);
+	int version = 0;
+	assert_int_equal(sv_store_schema_version(f->s, &version, &err), 0);
+	assert_int_equal(version, 1);
 	assert_int_equal(sv_store_ping(f->s, &err), 0);
 }
 
