@@ -38,7 +38,7 @@ gen_ms() {
 			--name Sam --out "$tmp/gen" >/dev/null 2>&1
 	done
 	end=$(now_ns)
-	echo "scale=2; ($end - $start) / $RUNS / 1000000" | bc
+	echo "scale=2; ($end - $start) / $RUNS / 1000000" | bc | awk '{printf "%.2f", $1}'
 }
 gen_bedtime=$(gen_ms bedtime)
 gen_epic=$(gen_ms epic)
@@ -68,8 +68,8 @@ to_ms() {
 	*) echo "$v" ;;
 	esac
 }
-p99_ms=$(to_ms "$p99")
-p50_ms=$(to_ms "$p50")
+p99_ms=$(to_ms "$p99" | awk '{printf "%.3f", $1}')
+p50_ms=$(to_ms "$p50" | awk '{printf "%.3f", $1}')
 errors=$(awk '/Non-2xx|Socket errors/ {print}' "$tmp/wrk.txt")
 verdict=$(echo "$p99_ms < $GOAL_P99_MS" | bc -l | sed 's/1/met/;s/0/missed/')
 

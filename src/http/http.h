@@ -5,6 +5,10 @@
  * The server owns the cross-cutting concerns so handlers need not: request
  * ids, body size limits, JSON content-type checks, 404/405 answers, JSON
  * error bodies, access logs and request metrics.
+ *
+ * A handler may answer with a stream instead of a body (Server-Sent Events,
+ * for instance): the server polls it on a pool thread, and between polls the
+ * connection is suspended, so an open stream holds no thread.
  */
 #ifndef SV_HTTP_H
 #define SV_HTTP_H
@@ -17,6 +21,7 @@
 #define SV_HTTP_BODY_MAX    ((size_t)64 * 1024)
 #define SV_HTTP_MAX_PARAMS  4
 #define SV_HTTP_MAX_HEADERS 8
+#define SV_HTTP_MAX_STREAMS 256 /* open streams at once, unless configured */
 
 struct sv_http_server;
 struct sv_http_conn; /* the underlying connection, opaque to handlers */
@@ -33,6 +38,21 @@ struct sv_http_request {
 	struct sv_http_conn *conn;
 };
 
+/* Appends what is new to out: 0 to go on, 1 when out holds the last bytes, -1
+ * to cut the connection. */
+typedef int (*sv_http_stream_poll)(void *ctx, struct sv_buf *out);
+
+/* A streamed body. poll runs at once, then again every interval_ms for as
+ * long as it adds nothing; when the server stops, the stream ends. done
+ * releases ctx in every case, also when the stream is refused (503, too many
+ * open) and never polled. */
+struct sv_http_stream {
+	sv_http_stream_poll poll; /* set: the response is this stream */
+	void (*done)(void *ctx);
+	void *ctx;
+	unsigned interval_ms;
+};
+
 struct sv_http_response {
 	int status;
 	const char *content_type;         /* static string */
@@ -41,6 +61,7 @@ struct sv_http_response {
 	size_t static_len;
 	char *headers[SV_HTTP_MAX_HEADERS][2]; /* owned copies */
 	int nheaders;
+	struct sv_http_stream stream; /* or: a streamed body (poll set) */
 };
 
 typedef void (*sv_http_handler)(void *ctx, const struct sv_http_request *req,
@@ -57,6 +78,7 @@ struct sv_http_config {
 	const char *listen; /* "ADDR:PORT" (IPv4) or "[ADDR]:PORT" (IPv6) */
 	unsigned threads;   /* size of the thread pool */
 	unsigned connection_timeout_s;
+	unsigned max_streams; /* 0: SV_HTTP_MAX_STREAMS */
 };
 
 /* Starts serving; routes (terminated by an entry with a NULL method) and ctx must
@@ -64,7 +86,8 @@ struct sv_http_config {
 struct sv_http_server *sv_http_server_start(const struct sv_http_config *cfg,
                                             const struct sv_http_route *routes, void *ctx,
                                             struct sv_metrics *metrics, struct sv_err *err);
-/* Stops accepting, finishes the requests in flight, frees the server. */
+/* Stops accepting, ends the open streams, finishes the requests in flight,
+ * frees the server. */
 void sv_http_server_stop(struct sv_http_server *s);
 /* The port actually bound (useful with port 0). */
 unsigned sv_http_server_port(const struct sv_http_server *s);

@@ -31,6 +31,7 @@ enum stmt {
 	ST_STORY_DELETE,
 	ST_STORY_COUNTS,
 	ST_JOBS_QUEUED,
+	ST_PAGE_COUNT,
 	ST_STORIES_OF_LAPSED_DEAD,
 	ST_JOBS_LAPSED_DEAD,
 	ST_JOB_CLAIM,
@@ -61,6 +62,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_STORY_DELETE] = "DELETE FROM stories WHERE id = $1",
     [ST_STORY_COUNTS] = "SELECT status, count(*) FROM stories GROUP BY status",
     [ST_JOBS_QUEUED] = "SELECT count(*) FROM jobs WHERE kind = $1 AND state = 'queued'",
+    [ST_PAGE_COUNT] = "SELECT count(*) FROM pages WHERE story_id = $1",
     [ST_STORIES_OF_LAPSED_DEAD] =
         "UPDATE stories SET status = 'failed', error = 'the worker stopped during its "
         "last attempt', updated_at = $1::bigint WHERE id IN (SELECT story_id FROM jobs WHERE "
@@ -546,6 +548,18 @@ static int pg_jobs_queued(void *impl, const char *kind, int64_t *count, struct s
 	return rc;
 }
 
+static int pg_page_count(void *impl, const char *story_id, int64_t *count, struct sv_err *err)
+{
+	struct pool *p = impl;
+	struct conn *c = acquire(p);
+	PGresult *r = run(c, ST_PAGE_COUNT, err, "s", story_id);
+	*count = r && PQntuples(r) == 1 ? col_int(r, 0, 0) : 0;
+	int rc = r ? 0 : -1;
+	PQclear(r);
+	release(p, c);
+	return rc;
+}
+
 static void read_job(const PGresult *r, struct sv_store_job *out)
 {
 	out->id = col_int(r, 0, 0);
@@ -659,7 +673,7 @@ static int pg_job_fail(void *impl, const struct sv_store_job *job, const char *w
 		.schema_version = pg_schema_version, .story_create = pg_story_create,              \
 		.story_get = pg_story_get, .story_list = pg_story_list,                            \
 		.story_delete = pg_story_delete, .story_counts = pg_story_counts,                  \
-		.jobs_queued = pg_jobs_queued, .job_claim = pg_job_claim,                          \
+		.jobs_queued = pg_jobs_queued, .page_count = pg_page_count, .job_claim = pg_job_claim,                          \
 		.job_heartbeat = pg_job_heartbeat, .page_put = pg_page_put,                        \
 		.job_succeed = pg_job_succeed, .job_fail = pg_job_fail,                            \
 	}

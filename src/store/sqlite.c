@@ -26,6 +26,7 @@ enum stmt {
 	ST_STORY_DELETE,
 	ST_STORY_COUNTS,
 	ST_JOBS_QUEUED,
+	ST_PAGE_COUNT,
 	ST_STORIES_OF_LAPSED_DEAD,
 	ST_JOBS_LAPSED_DEAD,
 	ST_JOB_CLAIM,
@@ -57,6 +58,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_STORY_DELETE] = "DELETE FROM stories WHERE id = ?1",
     [ST_STORY_COUNTS] = "SELECT status, count(*) FROM stories GROUP BY status",
     [ST_JOBS_QUEUED] = "SELECT count(*) FROM jobs WHERE kind = ?1 AND state = 'queued'",
+    [ST_PAGE_COUNT] = "SELECT count(*) FROM pages WHERE story_id = ?1",
     [ST_STORIES_OF_LAPSED_DEAD] =
         "UPDATE stories SET status = 'failed', error = 'the worker stopped during its "
         "last attempt', updated_at = ?1 WHERE id IN (SELECT story_id FROM jobs WHERE "
@@ -442,6 +444,18 @@ static int sq_jobs_queued(void *impl, const char *kind, int64_t *count, struct s
 	return rc;
 }
 
+static int sq_page_count(void *impl, const char *story_id, int64_t *count, struct sv_err *err)
+{
+	struct pool *p = impl;
+	struct conn *c = acquire(p);
+	sqlite3_stmt *st = bind(c, ST_PAGE_COUNT, "s", story_id);
+	int rc = sqlite3_step(st);
+	*count = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	rc = rc == SQLITE_ROW ? 0 : db_err(err, c->db, "cannot count pages");
+	release(p, c);
+	return rc;
+}
+
 static int sq_job_claim(void *impl, const char *kind, const char *worker, int64_t now,
                         int64_t lease_ms, struct sv_store_job *out, struct sv_err *err)
 {
@@ -557,6 +571,7 @@ const struct sv_store_ops sv_store_sqlite_ops = {
     .story_delete = sq_story_delete,
     .story_counts = sq_story_counts,
     .jobs_queued = sq_jobs_queued,
+    .page_count = sq_page_count,
     .job_claim = sq_job_claim,
     .job_heartbeat = sq_job_heartbeat,
     .page_put = sq_page_put,

@@ -112,6 +112,12 @@ int sv_store_jobs_queued(struct sv_store *s, const char *kind, int64_t *count, s
 	return s->ops->jobs_queued(s->impl, kind, count, err);
 }
 
+int sv_store_page_count(struct sv_store *s, const char *story_id, int64_t *count,
+                        struct sv_err *err)
+{
+	return s->ops->page_count(s->impl, story_id, count, err);
+}
+
 int sv_store_job_claim(struct sv_store *s, const char *kind, const char *worker, int64_t now,
                        int64_t lease_ms, struct sv_store_job *out, struct sv_err *err)
 {

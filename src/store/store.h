@@ -63,6 +63,7 @@ struct sv_store_ops {
 	int (*story_delete)(void *impl, const char *id, struct sv_err *err);
 	int (*story_counts)(void *impl, int64_t counts[4], struct sv_err *err);
 	int (*jobs_queued)(void *impl, const char *kind, int64_t *count, struct sv_err *err);
+	int (*page_count)(void *impl, const char *story_id, int64_t *count, struct sv_err *err);
 	int (*job_claim)(void *impl, const char *kind, const char *worker, int64_t now,
 	                 int64_t lease_ms, struct sv_store_job *out, struct sv_err *err);
 	int (*job_heartbeat)(void *impl, const struct sv_store_job *job, const char *worker,
@@ -100,6 +101,9 @@ int sv_store_story_list(struct sv_store *s, int64_t before_seq, int limit,
 int sv_store_story_delete(struct sv_store *s, const char *id, struct sv_err *err);
 int sv_store_story_counts(struct sv_store *s, int64_t counts[4], struct sv_err *err);
 int sv_store_jobs_queued(struct sv_store *s, const char *kind, int64_t *count, struct sv_err *err);
+/* How many pages of a story are stored so far (0 for an unknown story). */
+int sv_store_page_count(struct sv_store *s, const char *story_id, int64_t *count,
+                        struct sv_err *err);
 
 /* Takes the oldest runnable job of a kind (queued and due, or running with a
  * lapsed lease) and leases it to worker. 0 claimed, 1 none runnable. */
