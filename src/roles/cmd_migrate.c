@@ -15,39 +15,42 @@ static const char usage[] = "usage: storyverse migrate [--database URL | --data 
                             "  --database URL   the store (default: sqlite:DATA/storyverse.db)\n"
                             "  --data DIR       (default: ./data)\n";
 
+struct migrate_opts {
+	const char *data, *database;
+};
+
+static int parse_option(int ch, void *ctx)
+{
+	struct migrate_opts *o = ctx;
+	if (ch == 'D')
+		o->database = optarg;
+	else if (ch == 'd')
+		o->data = optarg;
+	else
+		return -1;
+	return 0;
+}
+
 /* Returns 0 to run, 1 when --help was printed, 2 on bad usage. */
-static int parse(int argc, char **argv, const char **data, const char **database)
+static int parse(int argc, char **argv, struct migrate_opts *o)
 {
 	static const struct option opts[] = {{"database", required_argument, NULL, 'D'},
 	                                     {"data", required_argument, NULL, 'd'},
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     {0}};
-	opterr = 0;
-	optind = 1;
-	int ch;
-	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		if (ch == 'D')
-			*database = optarg;
-		else if (ch == 'd')
-			*data = optarg;
-		else if (ch == 'h') {
-			fputs(usage, stdout);
-			return 1;
-		} else
-			return sv_roles_bad_option("migrate", ch, argv);
-	}
-	return sv_roles_no_operands("migrate", argc, argv);
+	return sv_roles_getopt("migrate", usage, argc, argv, opts, parse_option, o);
 }
 
 int sv_roles_cmd_migrate(int argc, char **argv)
 {
-	const char *data = "./data", *database = NULL;
-	int prc = parse(argc, argv, &data, &database);
+	struct migrate_opts o = {"./data", NULL};
+	int prc = parse(argc, argv, &o);
 	if (prc)
 		return prc == 1 ? 0 : prc;
 	char url[4200];
+	const char *database = o.database;
 	if (!database) {
-		sv_roles_default_database(data, url, sizeof(url));
+		sv_roles_default_database(o.data, url, sizeof(url));
 		database = url;
 	}
 	struct sv_err err;

@@ -80,9 +80,9 @@ static int parse_roles(const char *list, int *out)
 }
 
 /* 0 ok, 2 bad usage (after a one-line message), -1 not an option of ours. */
-static int parse_option(int ch, struct serve_opts *o)
+static int parse_option(int ch, void *ctx)
 {
-	enum sv_log_level level;
+	struct serve_opts *o = ctx;
 	switch (ch) {
 	case 'l':
 		o->listen = optarg;
@@ -103,13 +103,7 @@ static int parse_option(int ch, struct serve_opts *o)
 		return sv_roles_parse_count("serve", "lease-seconds", optarg, 1, 86400,
 		                            &o->lease_s);
 	case 'v':
-		if (sv_log_parse_level(optarg, &level) == 0) {
-			sv_log_set_level(level);
-			return 0;
-		}
-		sv_roles_usage_error(
-		    "serve", "--log-level: '%s' is not one of debug, info, warn, error", optarg);
-		return 2;
+		return sv_roles_parse_log_level("serve", optarg);
 	}
 	return -1;
 }
@@ -127,21 +121,7 @@ static int parse(int argc, char **argv, struct serve_opts *o)
 	                                     {"log-level", required_argument, NULL, 'v'},
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     {0}};
-	opterr = 0;
-	optind = 1;
-	int ch;
-	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		if (ch == 'h') {
-			fputs(usage, stdout);
-			return 1;
-		}
-		int rc = parse_option(ch, o);
-		if (rc < 0)
-			return sv_roles_bad_option("serve", ch, argv);
-		if (rc > 0)
-			return 2;
-	}
-	return sv_roles_no_operands("serve", argc, argv);
+	return sv_roles_getopt("serve", usage, argc, argv, opts, parse_option, o);
 }
 
 static int start(struct sv_app *app, const struct serve_opts *o, struct sv_http_server **http,

@@ -45,9 +45,9 @@ static int check_kind(const char *kind)
 }
 
 /* 0 ok, 2 bad usage (after a one-line message), -1 not an option of ours. */
-static int parse_option(int ch, struct worker_opts *o)
+static int parse_option(int ch, void *ctx)
 {
-	enum sv_log_level level;
+	struct worker_opts *o = ctx;
 	switch (ch) {
 	case 'k':
 		o->kind = optarg;
@@ -68,13 +68,7 @@ static int parse_option(int ch, struct worker_opts *o)
 		return sv_roles_parse_count("worker", "lease-seconds", optarg, 1, 86400,
 		                            &o->lease_s);
 	case 'v':
-		if (sv_log_parse_level(optarg, &level) == 0) {
-			sv_log_set_level(level);
-			return 0;
-		}
-		sv_roles_usage_error(
-		    "worker", "--log-level: '%s' is not one of debug, info, warn, error", optarg);
-		return 2;
+		return sv_roles_parse_log_level("worker", optarg);
 	}
 	return -1;
 }
@@ -91,22 +85,9 @@ static int parse(int argc, char **argv, struct worker_opts *o)
 	                                     {"log-level", required_argument, NULL, 'v'},
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     {0}};
-	opterr = 0;
-	optind = 1;
-	int ch;
-	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		if (ch == 'h') {
-			fputs(usage, stdout);
-			return 1;
-		}
-		int rc = parse_option(ch, o);
-		if (rc < 0)
-			return sv_roles_bad_option("worker", ch, argv);
-		if (rc > 0)
-			return 2;
-	}
-	if (sv_roles_no_operands("worker", argc, argv))
-		return 2;
+	int rc = sv_roles_getopt("worker", usage, argc, argv, opts, parse_option, o);
+	if (rc)
+		return rc;
 	if (!o->kind) {
 		sv_roles_usage_error("worker", "--kind is required (text)");
 		return 2;

@@ -26,6 +26,37 @@ int sv_roles_bad_option(const char *cmd, int ch, char **argv)
 	return 2;
 }
 
+int sv_roles_getopt(const char *cmd, const char *usage, int argc, char **argv,
+                    const struct option *opts, sv_roles_option_fn handle, void *ctx)
+{
+	opterr = 0;
+	optind = 1;
+	int ch;
+	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (ch == 'h') {
+			fputs(usage, stdout);
+			return 1;
+		}
+		int rc = ch == ':' || ch == '?' ? -1 : handle(ch, ctx);
+		if (rc < 0)
+			return sv_roles_bad_option(cmd, ch, argv);
+		if (rc > 0)
+			return 2;
+	}
+	return sv_roles_no_operands(cmd, argc, argv);
+}
+
+int sv_roles_parse_log_level(const char *cmd, const char *arg)
+{
+	enum sv_log_level level;
+	if (sv_log_parse_level(arg, &level) == 0) {
+		sv_log_set_level(level);
+		return 0;
+	}
+	sv_roles_usage_error(cmd, "--log-level: '%s' is not one of debug, info, warn, error", arg);
+	return 2;
+}
+
 int sv_roles_no_operands(const char *cmd, int argc, char **argv)
 {
 	if (optind >= argc)

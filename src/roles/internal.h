@@ -81,6 +81,18 @@ void sv_roles_workers_stop(struct sv_app *app);
 /* A random seed for generation when none was given (53 bits, like JSON numbers). */
 uint64_t sv_roles_random_seed(void);
 
+struct option;
+/* Handles one option (its value in optarg): 0 when taken, 2 after a one-line
+ * usage error, -1 when the option is not one of the command's. */
+typedef int (*sv_roles_option_fn)(int ch, void *ctx);
+/* Parses argv with getopt_long and opts (where --help is 'h', answered with
+ * usage on stdout), handing every other option to handle. Returns 0 to run, 1
+ * when --help was printed, 2 on bad usage (the message already printed). */
+int sv_roles_getopt(const char *cmd, const char *usage, int argc, char **argv,
+                    const struct option *opts, sv_roles_option_fn handle, void *ctx);
+/* Sets the log level from --log-level: 0, or 2 after a one-line message. */
+int sv_roles_parse_log_level(const char *cmd, const char *arg);
+
 /* Reports what getopt_long (run with opterr = 0 and a leading ':' in its
  * option string) returned for a bad option; returns the exit status 2. */
 int sv_roles_bad_option(const char *cmd, int ch, char **argv);
