@@ -91,6 +91,7 @@
 		heroTouched: false,
 		pollTimer: null,
 		pollToken: 0,
+		events: null, /* the EventSource following a story, if any */
 		nextCursor: null,
 		continuing: false,
 	};
@@ -525,10 +526,56 @@
 		state.pollToken++;
 		clearTimeout(state.pollTimer);
 		state.pollTimer = null;
+		if (state.events) {
+			state.events.close();
+			state.events = null;
+		}
+	}
+
+	function pagesWritten(n) {
+		return n === 1 ? '1 page written so far.' : `${n} pages written so far.`;
+	}
+
+	/* Follows the story's progress events (the status line counts the pages
+	 * as they are written); at the end, or if the stream fails, asks for the
+	 * story itself, which shows it, or goes on asking now and then. */
+	function follow(id) {
+		stopPolling();
+		if (typeof EventSource !== 'function') {
+			poll(id);
+			return;
+		}
+		const token = state.pollToken;
+		const source = new EventSource(`${API}/stories/${encodeURIComponent(id)}/events`);
+		state.events = source;
+		let pages = 0;
+		const live = () => token === state.pollToken;
+		const settle = () => {
+			source.close();
+			if (live())
+				poll(id);
+		};
+		source.addEventListener('queued', () => live() && setStatus('queued'));
+		source.addEventListener('generating', () => live() && setStatus('generating'));
+		source.addEventListener('page', (e) => {
+			if (!live())
+				return;
+			let n = pages + 1;
+			try {
+				n = JSON.parse(e.data).number || n;
+			} catch (err) {
+				/* keep counting ourselves */
+			}
+			pages = Math.max(pages, n);
+			setStatus('generating', pagesWritten(pages));
+		});
+		source.addEventListener('ready', settle);
+		source.addEventListener('failed', settle);
+		source.onerror = settle;
 	}
 
 	/* Asks for the story until it is ready or failed, a little less often each time. */
-	function follow(id) {
+	function poll(id) {
 		stopPolling();
 		const token = state.pollToken;
 		const started = Date.now();

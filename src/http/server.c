@@ -2,9 +2,11 @@
  * The server: libmicrohttpd with an internal thread pool. The access callback
  * gathers the body (refusing more than SV_HTTP_BODY_MAX), then runs the
  * request through request ids, limits, routing and the handler, and finally
- * logs the request and counts it in the metrics.
+ * logs the request and counts it in the metrics. Streamed answers are
+ * handed to stream.c.
  */
 #include "http/http.h"
+#include "http/stream.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -19,6 +21,7 @@ struct sv_http_server {
 	const struct sv_http_route *routes;
 	void *ctx;
 	struct sv_metrics *metrics;
+	struct sv_http_streams *streams;
 };
 
 /* Per-request state kept by libmicrohttpd between calls of the access callback. */
@@ -151,19 +154,38 @@ static void account(struct sv_http_server *s, const struct sv_http_request *req,
 	                 seconds * 1e3));
 }
 
-static enum MHD_Result send_response(struct MHD_Connection *c, struct sv_http_response *res,
-                                     const char *rid)
+/* The stream's response, or NULL after turning res into a 503 answer. */
+static struct MHD_Response *stream_response(struct sv_http_server *s, struct MHD_Connection *c,
+                                            struct sv_http_response *res)
 {
-	struct MHD_Response *r;
+	int busy;
+	struct MHD_Response *r = sv_http_stream_response(s->streams, c, &res->stream, &busy);
+	memset(&res->stream, 0, sizeof(res->stream)); /* the stream owns ctx now */
+	if (!r)
+		sv_http_error(res, 503, "unavailable", NULL,
+		              busy ? "too many open streams; try again later" : "out of memory");
+	return r;
+}
+
+/* The response for a body held in res (static, built, or empty). */
+static struct MHD_Response *body_response(struct sv_http_response *res)
+{
 	if (res->static_body)
-		r = MHD_create_response_from_buffer(res->static_len, (void *)res->static_body,
-		                                    MHD_RESPMEM_PERSISTENT);
-	else if (res->body.len) {
-		size_t len = res->body.len; /* read before sv_buf_steal empties the buffer */
-		r = MHD_create_response_from_buffer(len, sv_buf_steal(&res->body),
-		                                    MHD_RESPMEM_MUST_FREE);
-	} else
-		r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+		return MHD_create_response_from_buffer(res->static_len, (void *)res->static_body,
+		                                       MHD_RESPMEM_PERSISTENT);
+	if (!res->body.len)
+		return MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	size_t len = res->body.len; /* read before sv_buf_steal empties the buffer */
+	return MHD_create_response_from_buffer(len, sv_buf_steal(&res->body),
+	                                       MHD_RESPMEM_MUST_FREE);
+}
+
+static enum MHD_Result send_response(struct sv_http_server *s, struct MHD_Connection *c,
+                                     struct sv_http_response *res, const char *rid)
+{
+	struct MHD_Response *r = res->stream.poll ? stream_response(s, c, res) : NULL;
+	if (!r)
+		r = body_response(res);
 	if (!r)
 		return MHD_NO;
 	if (res->content_type)
@@ -179,6 +201,8 @@ static enum MHD_Result send_response(struct MHD_Connection *c, struct sv_http_re
 
 static void response_free(struct sv_http_response *res)
 {
+	if (res->stream.done) /* a stream never handed to the server */
+		res->stream.done(res->stream.ctx);
 	sv_buf_free(&res->body);
 	for (int i = 0; i < res->nheaders; i++) {
 		free(res->headers[i][0]);
@@ -227,10 +251,9 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
 		              SV_HTTP_BODY_MAX);
 	else
 		label = dispatch(s, &req, &res);
-	int status = res.status;
-	enum MHD_Result ok = send_response(c, &res, rid);
+	enum MHD_Result ok = send_response(s, c, &res, rid);
+	account(s, &req, res.status, label, (double)(sv_time_mono_ns() - p->start_ns) / 1e9);
 	response_free(&res);
-	account(s, &req, status, label, (double)(sv_time_mono_ns() - p->start_ns) / 1e9);
 	return ok;
 }
 
@@ -286,13 +309,18 @@ struct sv_http_server *sv_http_server_start(const struct sv_http_config *cfg,
 	s->routes = routes;
 	s->ctx = ctx;
 	s->metrics = metrics;
+	if (!(s->streams = sv_http_streams_new(cfg->max_streams, err))) {
+		free(s);
+		return NULL;
+	}
 	if (metrics) {
 		sv_metrics_declare(metrics, "storyverse_http_requests_total", "counter",
 		                   "HTTP requests by route, method and status.");
 		sv_metrics_declare(metrics, "storyverse_http_request_duration_seconds", "histogram",
 		                   "HTTP request latency by route.");
 	}
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+	                 MHD_ALLOW_SUSPEND_RESUME;
 	if (addr.sin6_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	/* The logger comes first so that MHD reports nothing through its own. */
@@ -308,6 +336,7 @@ struct sv_http_server *sv_http_server_start(const struct sv_http_config *cfg,
 		           "cannot listen on %s (in use, or not an address "
 		           "of this machine)",
 		           cfg->listen);
+		sv_http_streams_free(s->streams);
 		free(s);
 		return NULL;
 	}
@@ -325,6 +354,8 @@ void sv_http_server_stop(struct sv_http_server *s)
 {
 	if (!s)
 		return;
+	sv_http_streams_stop(s->streams);
 	MHD_stop_daemon(s->daemon);
+	sv_http_streams_free(s->streams);
 	free(s);
 }

@@ -1,5 +1,6 @@
 /*
- * The HTTP API of the gateway and story roles: catalog, story CRUD, health,
+ * The HTTP API of the gateway and story roles: catalog, story CRUD (a story's
+ * progress events are in events.c), health,
  * metrics and the embedded web page; and the health-and-metrics-only routes
  * of a worker process. Handlers validate, talk to the store and
  * answer; generation itself happens on the workers.
@@ -306,6 +307,7 @@ const struct sv_http_route sv_roles_routes[] = {
     {"GET", "/api/v1/stories", list_stories, 0},
     {"GET", "/api/v1/stories/{id}", get_story, 0},
     {"DELETE", "/api/v1/stories/{id}", delete_story, 0},
+    {"GET", "/api/v1/stories/{id}/events", sv_roles_story_events, 0},
     {"GET", "/healthz", healthz, 0},
     {"GET", "/readyz", readyz, 0},
     {"GET", "/metrics", metrics, 0},

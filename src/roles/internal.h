@@ -56,6 +56,9 @@ int sv_roles_start_error(const char *cmd, const struct sv_err *err);
 
 /* The routes of the gateway and story roles, NULL-terminated. */
 extern const struct sv_http_route sv_roles_routes[];
+/* GET /api/v1/stories/{id}/events: the story's progress as Server-Sent Events. */
+void sv_roles_story_events(void *ctx, const struct sv_http_request *req,
+                           struct sv_http_response *res);
 /* Only /healthz, /readyz and /metrics: what a worker process serves. */
 extern const struct sv_http_route sv_roles_health_routes[];
 

@@ -673,9 +673,9 @@ static int pg_job_fail(void *impl, const struct sv_store_job *job, const char *w
 		.schema_version = pg_schema_version, .story_create = pg_story_create,              \
 		.story_get = pg_story_get, .story_list = pg_story_list,                            \
 		.story_delete = pg_story_delete, .story_counts = pg_story_counts,                  \
-		.jobs_queued = pg_jobs_queued, .page_count = pg_page_count, .job_claim = pg_job_claim,                          \
-		.job_heartbeat = pg_job_heartbeat, .page_put = pg_page_put,                        \
-		.job_succeed = pg_job_succeed, .job_fail = pg_job_fail,                            \
+		.jobs_queued = pg_jobs_queued, .page_count = pg_page_count,                        \
+		.job_claim = pg_job_claim, .job_heartbeat = pg_job_heartbeat,                      \
+		.page_put = pg_page_put, .job_succeed = pg_job_succeed, .job_fail = pg_job_fail,   \
 	}
 
 /* libpq takes both spellings of the scheme; so do we. */

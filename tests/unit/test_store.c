@@ -219,6 +219,11 @@ static void claim_succeed_marks_ready(void **state)
 	assert_int_equal(sv_store_page_put(f->s, id_of(0), 1, "{\"p\":1}", &err), 0);
 	assert_int_equal(sv_store_page_put(f->s, id_of(0), 2, "{\"p\":2}", &err), 0);
 	assert_int_equal(count_rows(f, "SELECT count(*) FROM pages"), 2);
+	int64_t pages = -1;
+	assert_int_equal(sv_store_page_count(f->s, id_of(0), &pages, &err), 0);
+	assert_int_equal(pages, 2);
+	assert_int_equal(sv_store_page_count(f->s, id_of(1), &pages, &err), 0);
+	assert_int_equal(pages, 0);
 
 	assert_int_equal(sv_store_job_succeed(f->s, &job, "w2", "T", "{}", 30, &err), 1);
 	assert_int_equal(sv_store_job_succeed(f->s, &job, "w1", "Title", "{\"x\":1}", 30, &err), 0);

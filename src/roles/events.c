@@ -1,0 +1,144 @@
+/*
+ * GET /api/v1/stories/{id}/events: a story's progress as Server-Sent Events.
+ * The stream polls the store (the story's status and how many of its pages
+ * are stored), so it follows workers in other processes as well as ours:
+ * an event for each status (queued, generating), one per page written, and
+ * finally ready or failed, after which the stream ends. A client that comes
+ * after the end gets the end at once. Quiet streams get a comment now and
+ * then so that proxies keep them open.
+ */
+#include "roles/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define POLL_MS      150
+#define KEEPALIVE_NS ((int64_t)15 * 1000000000)
+
+struct follow {
+	struct sv_app *app;
+	char id[SV_STORE_ID_LEN + 1];
+	char status[16]; /* the last status sent; "" before the first event */
+	int64_t pages;   /* pages reported so far */
+	int64_t last_ns; /* when something was last sent */
+};
+
+/* Appends one event whose data is a JSON object (stolen). */
+static int event(struct sv_buf *out, const char *name, json_t *data)
+{
+	char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
+	json_decref(data);
+	int rc = text ? sv_buf_printf(out, "event: %s\ndata: %s\n\n", name, text) : -1;
+	free(text);
+	return rc;
+}
+
+static int status_event(struct sv_buf *out, const struct follow *f, const char *status)
+{
+	return event(out, status, json_pack("{s:s,s:s}", "id", f->id, "status", status));
+}
+
+/* The page events of the pages stored since the last poll. */
+static int page_events(struct sv_buf *out, struct follow *f, int64_t stored)
+{
+	int rc = 0;
+	for (; f->pages < stored && rc == 0; f->pages++)
+		rc = event(out, "page", json_pack("{s:I}", "number", (json_int_t)f->pages + 1));
+	return rc;
+}
+
+/* The last event: ready (with the title and the number of pages) or failed. */
+static int end_event(struct sv_buf *out, const struct follow *f, const struct sv_store_story *s,
+                     int64_t stored)
+{
+	if (strcmp(s->status, "ready") == 0)
+		return event(out, "ready",
+		             json_pack("{s:s,s:s,s:s,s:I}", "id", f->id, "status", "ready", "title",
+		                       s->title ? s->title : "", "pages", (json_int_t)stored));
+	return event(out, "failed",
+	             json_pack("{s:s,s:s,s:s}", "id", f->id, "status", "failed", "error",
+	                       s->error ? s->error : "the story could not be written"));
+}
+
+/* Appends the events between what was sent and the stored state s; 1 at the end. */
+static int progress(struct sv_buf *out, struct follow *f, const struct sv_store_story *s,
+                    int64_t stored)
+{
+	int final = strcmp(s->status, "ready") == 0 || strcmp(s->status, "failed") == 0;
+	int first = f->status[0] == '\0';
+	if (!final && strcmp(s->status, f->status) != 0 && status_event(out, f, s->status) < 0)
+		return -1;
+	snprintf(f->status, sizeof(f->status), "%s", s->status);
+	/* One who comes after the end learns the end, not the story's history. */
+	if (!(final && first) && page_events(out, f, stored) < 0)
+		return -1;
+	if (!final)
+		return 0;
+	return end_event(out, f, s, stored) < 0 ? -1 : 1;
+}
+
+static int poll_story(void *ctx, struct sv_buf *out)
+{
+	struct follow *f = ctx;
+	struct sv_store_story s = {0};
+	struct sv_err err;
+	int64_t stored = 0;
+	int rc = sv_store_story_get(f->app->store, f->id, &s, &err);
+	if (rc == 0)
+		rc = sv_store_page_count(f->app->store, f->id, &stored, &err);
+	if (rc == 1) { /* deleted meanwhile */
+		rc = event(out, "failed",
+		           json_pack("{s:s,s:s,s:s}", "id", f->id, "status", "failed", "error",
+		                     "the story was deleted"));
+		rc = rc < 0 ? -1 : 1;
+	} else if (rc == 0) {
+		rc = progress(out, f, &s, stored);
+	} else { /* the store is not answering: keep the stream, try again */
+		sv_log(SV_LOG_WARN, "story events", json_pack("{s:s}", "error", err.message));
+		rc = 0;
+	}
+	sv_store_story_clear(&s);
+	int64_t now = sv_time_mono_ns();
+	if (rc == 0 && out->len == 0 && now - f->last_ns >= KEEPALIVE_NS)
+		rc = sv_buf_puts(out, ": keep-alive\n\n");
+	if (out->len)
+		f->last_ns = now;
+	return rc;
+}
+
+static int valid_id(const char *id)
+{
+	size_t n = strlen(id);
+	return n == SV_STORE_ID_LEN && strspn(id, "0123456789abcdef") == n;
+}
+
+void sv_roles_story_events(void *ctx, const struct sv_http_request *req,
+                           struct sv_http_response *res)
+{
+	struct sv_app *app = ctx;
+	const char *id = req->params[0];
+	struct sv_store_story s = {0};
+	struct sv_err err;
+	int rc = valid_id(id) ? sv_store_story_get(app->store, id, &s, &err) : 1;
+	sv_store_story_clear(&s);
+	if (rc == 1) {
+		sv_http_error(res, 404, "not_found", "id", "no story with id '%.40s'", id);
+		return;
+	}
+	struct follow *f = rc == 0 ? calloc(1, sizeof(*f)) : NULL;
+	if (!f) {
+		if (rc < 0)
+			sv_log(SV_LOG_ERROR, "store failure",
+			       json_pack("{s:s}", "error", err.message));
+		sv_http_error(res, 503, "unavailable", NULL,
+		              "cannot follow the story now; try again");
+		return;
+	}
+	f->app = app;
+	snprintf(f->id, sizeof(f->id), "%s", id);
+	f->last_ns = sv_time_mono_ns();
+	res->content_type = "text/event-stream; charset=utf-8";
+	sv_http_set_header(res, "Cache-Control", "no-store");
+	sv_http_set_header(res, "X-Accel-Buffering", "no");
+	res->stream = (struct sv_http_stream){poll_story, free, f, POLL_MS};
+}
