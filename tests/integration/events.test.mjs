@@ -8,21 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Server, sleep, waitFor } from '../lib/server.mjs';
+import { Server, loadCatalog, sleep, storyParams, waitFor } from '../lib/server.mjs';
 
-let catalog;
-
-before(async () => {
-  const s = await new Server().start();
-  catalog = (await s.request('GET', '/api/v1/catalog')).json;
-  await s.stop();
-  s.cleanup();
-});
-
-const params = (i = 0) => {
-  const universe = catalog.universes[i % catalog.universes.length].id;
-  return { universe, hero: catalog.characters.find((c) => c.universe === universe).id, seed: 2000 + i };
-};
+const catalog = loadCatalog();
+const params = (i = 0) => storyParams(catalog, i, 2000);
 
 async function create(server, p) {
   const r = await server.request('POST', '/api/v1/stories', { body: p });

@@ -9,21 +9,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { BIN, Server, waitFor } from '../lib/server.mjs';
+import { BIN, Server, loadCatalog, storyParams, waitFor } from '../lib/server.mjs';
 
-let catalog;
-
-before(async () => {
-  const s = await new Server().start();
-  catalog = (await s.request('GET', '/api/v1/catalog')).json;
-  await s.stop();
-  s.cleanup();
-});
-
-const params = (i = 0) => {
-  const universe = catalog.universes[i % catalog.universes.length].id;
-  return { universe, hero: catalog.characters.find((c) => c.universe === universe).id, seed: 1000 + i };
-};
+const catalog = loadCatalog();
+const params = (i = 0) => storyParams(catalog, i, 1000);
 
 const gatewayOn = (dataDir) => new Server({ dataDir, args: ['--roles', 'gateway,story'] });
 const workerOn = (dataDir, args = [], env = {}) =>

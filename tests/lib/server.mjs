@@ -2,7 +2,7 @@
 // folder, for the integration and browser tests. Every wait is bounded.
 // `command` picks the sub-command (default serve; `worker` takes the same
 // --listen and --data and answers /healthz too); `env` adds to its environment.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -17,6 +17,19 @@ const running = new Set();
 process.on('exit', () => {
   for (const proc of running) proc.kill('SIGKILL');
 });
+
+// The catalog as the binary prints it: no server needed.
+export function loadCatalog() {
+  const r = spawnSync(BIN, ['catalog'], { encoding: 'utf8', timeout: 30000 });
+  if (r.status !== 0) throw new Error(`storyverse catalog failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+// Parameters for the i-th test story: each universe in turn with one of its own heroes.
+export function storyParams(catalog, i = 0, seedBase = 0) {
+  const universe = catalog.universes[i % catalog.universes.length].id;
+  return { universe, hero: catalog.characters.find((c) => c.universe === universe).id, seed: seedBase + i };
+}
 
 export function freePort() {
   return new Promise((resolve, reject) => {
