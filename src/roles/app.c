@@ -69,13 +69,41 @@ void sv_roles_app_close(struct sv_app *app)
 }
 
 /* Blocks SIGTERM and SIGINT before any thread starts, so only sigwait sees them. */
-void sv_roles_block_stop_signals(sigset_t *stop)
+static void block_stop_signals(sigset_t *stop)
 {
 	sigemptyset(stop);
 	sigaddset(stop, SIGTERM);
 	sigaddset(stop, SIGINT);
 	pthread_sigmask(SIG_BLOCK, stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+int sv_roles_run(const char *cmd, sv_roles_start_fn start, const void *opts, int drain_first)
+{
+	sigset_t stop;
+	block_stop_signals(&stop);
+	struct sv_app app = {0};
+	struct sv_err err;
+	sv_err_clear(&err);
+	struct sv_http_server *http = NULL;
+	int rc;
+	if (start(&app, opts, &http, &err) < 0) {
+		rc = sv_roles_start_error(cmd, &err);
+	} else {
+		int sig = 0;
+		sigwait(&stop, &sig);
+		sv_log(SV_LOG_INFO, "stopping", json_pack("{s:s}", "signal", strsignal(sig)));
+		rc = 0;
+	}
+	if (drain_first)
+		sv_roles_workers_stop(&app);
+	sv_http_server_stop(http);
+	if (!drain_first)
+		sv_roles_workers_stop(&app);
+	sv_roles_app_close(&app);
+	if (rc == 0)
+		sv_log(SV_LOG_INFO, "stopped", NULL);
+	return rc;
 }
 
 int sv_roles_start_error(const char *cmd, const struct sv_err *err)

@@ -124,9 +124,10 @@ static int parse(int argc, char **argv, struct serve_opts *o)
 	return sv_roles_getopt("serve", usage, argc, argv, opts, parse_option, o);
 }
 
-static int start(struct sv_app *app, const struct serve_opts *o, struct sv_http_server **http,
+static int start(struct sv_app *app, const void *opts, struct sv_http_server **http,
                  struct sv_err *err)
 {
+	const struct serve_opts *o = opts;
 	char url[4200];
 	const char *database = o->database;
 	if (!database) {
@@ -162,26 +163,5 @@ int sv_roles_cmd_serve(int argc, char **argv)
 	int prc = parse(argc, argv, &o);
 	if (prc)
 		return prc == 1 ? 0 : prc;
-
-	sigset_t stop;
-	sv_roles_block_stop_signals(&stop);
-	struct sv_app app = {0};
-	struct sv_err err;
-	sv_err_clear(&err);
-	struct sv_http_server *http = NULL;
-	int rc = 1;
-	if (start(&app, &o, &http, &err) < 0) {
-		rc = sv_roles_start_error("serve", &err);
-	} else {
-		int sig = 0;
-		sigwait(&stop, &sig);
-		sv_log(SV_LOG_INFO, "stopping", json_pack("{s:s}", "signal", strsignal(sig)));
-		rc = 0;
-	}
-	sv_http_server_stop(http);
-	sv_roles_workers_stop(&app);
-	sv_roles_app_close(&app);
-	if (rc == 0)
-		sv_log(SV_LOG_INFO, "stopped", NULL);
-	return rc;
+	return sv_roles_run("serve", start, &o, 0);
 }

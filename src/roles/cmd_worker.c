@@ -95,9 +95,10 @@ static int parse(int argc, char **argv, struct worker_opts *o)
 	return 0;
 }
 
-static int start(struct sv_app *app, const struct worker_opts *o, struct sv_http_server **http,
+static int start(struct sv_app *app, const void *opts, struct sv_http_server **http,
                  struct sv_err *err)
 {
+	const struct worker_opts *o = opts;
 	char url[4200];
 	const char *database = o->database;
 	if (!database) {
@@ -124,26 +125,5 @@ int sv_roles_cmd_worker(int argc, char **argv)
 	int prc = parse(argc, argv, &o);
 	if (prc)
 		return prc == 1 ? 0 : prc;
-
-	sigset_t stop;
-	sv_roles_block_stop_signals(&stop);
-	struct sv_app app = {0};
-	struct sv_err err;
-	sv_err_clear(&err);
-	struct sv_http_server *http = NULL;
-	int rc;
-	if (start(&app, &o, &http, &err) < 0) {
-		rc = sv_roles_start_error("worker", &err);
-	} else {
-		int sig = 0;
-		sigwait(&stop, &sig);
-		sv_log(SV_LOG_INFO, "stopping", json_pack("{s:s}", "signal", strsignal(sig)));
-		rc = 0;
-	}
-	sv_roles_workers_stop(&app); /* finishes the jobs in hand */
-	sv_http_server_stop(http);
-	sv_roles_app_close(&app);
-	if (rc == 0)
-		sv_log(SV_LOG_INFO, "stopped", NULL);
-	return rc;
+	return sv_roles_run("worker", start, &o, 1);
 }

@@ -49,8 +49,14 @@ int sv_roles_app_open(struct sv_app *app, const char *database, struct sv_err *e
 void sv_roles_app_close(struct sv_app *app);
 /* "sqlite:DATA/storyverse.db", the default --database. */
 void sv_roles_default_database(const char *data, char *out, size_t n);
-/* Blocks SIGTERM and SIGINT (and ignores SIGPIPE) before threads start. */
-void sv_roles_block_stop_signals(sigset_t *stop);
+/* Starts what a process role runs (opts are the command's own options). */
+typedef int (*sv_roles_start_fn)(struct sv_app *app, const void *opts, struct sv_http_server **http,
+                                 struct sv_err *err);
+/* Runs a process role: blocks the stop signals, starts it, waits for SIGTERM or
+ * SIGINT, then stops the HTTP server and the workers (the workers first when
+ * drain_first, so jobs in hand finish while /healthz still answers) and closes
+ * the app. Returns the exit status. */
+int sv_roles_run(const char *cmd, sv_roles_start_fn start, const void *opts, int drain_first);
 /* Reports a start-up failure; returns 2 when it names an option, else 1. */
 int sv_roles_start_error(const char *cmd, const struct sv_err *err);
 
