@@ -11,8 +11,10 @@
 #include "store/store.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,9 @@
 #define POOL_SIZE      4
 #define MAX_ARGS       6
 #define MIGRATION_LOCK 0x53564d49 /* advisory lock key: "SVMI" */
+/* The LISTEN/NOTIFY channels: a job of a kind became runnable; a story moved on. */
+#define NOTIFY_JOB   "sv_job"
+#define NOTIFY_STORY "sv_story"
 
 enum stmt {
 	ST_PING,
@@ -43,6 +48,9 @@ enum stmt {
 	ST_JOB_RETRY,
 	ST_JOB_DEAD,
 	ST_STORY_FAILED,
+	ST_MEDIA_PUT,
+	ST_MEDIA_GET,
+	ST_MEDIA_LIST,
 	ST_COUNT
 };
 
@@ -51,9 +59,10 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SCHEMA_VERSION] = "SELECT coalesce(max(version), 0) FROM schema_migrations",
     [ST_STORY_INSERT] = "INSERT INTO stories (id, status, params, created_at, updated_at) "
                         "VALUES ($1, 'queued', $2, $3::bigint, $3::bigint)",
-    [ST_JOB_INSERT] = "INSERT INTO jobs (kind, story_id, state, max_attempts, run_after, "
-                      "created_at, updated_at) VALUES ($1, $2, 'queued', $3::int, $4::bigint, "
-                      "$4::bigint, $4::bigint)",
+    [ST_JOB_INSERT] = "WITH j AS (INSERT INTO jobs (kind, story_id, state, max_attempts, "
+                      "run_after, created_at, updated_at) VALUES ($1, $2, 'queued', $3::int, "
+                      "$4::bigint, $4::bigint, $4::bigint) RETURNING kind) "
+                      "SELECT pg_notify('" NOTIFY_JOB "', kind) FROM j",
     [ST_STORY_GET] = "SELECT id, status, seq, created_at, updated_at, params, title, story, "
                      "error FROM stories WHERE id = $1",
     [ST_STORY_LIST] = "SELECT id, status, seq, created_at, updated_at, params, title, NULL, "
@@ -64,9 +73,10 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_JOBS_QUEUED] = "SELECT count(*) FROM jobs WHERE kind = $1 AND state = 'queued'",
     [ST_PAGE_COUNT] = "SELECT count(*) FROM pages WHERE story_id = $1",
     [ST_STORIES_OF_LAPSED_DEAD] =
-        "UPDATE stories SET status = 'failed', error = 'the worker stopped during its "
-        "last attempt', updated_at = $1::bigint WHERE id IN (SELECT story_id FROM jobs WHERE "
-        "state = 'running' AND lease_until < $1::bigint AND attempts >= max_attempts)",
+        "WITH s AS (UPDATE stories SET status = 'failed', error = 'the worker stopped during "
+        "its last attempt', updated_at = $1::bigint WHERE id IN (SELECT story_id FROM jobs "
+        "WHERE state = 'running' AND lease_until < $1::bigint AND attempts >= max_attempts) "
+        "RETURNING id) SELECT pg_notify('" NOTIFY_STORY "', id) FROM s",
     [ST_JOBS_LAPSED_DEAD] = "UPDATE jobs SET state = 'dead', last_error = 'lease lapsed on "
                             "the last attempt', updated_at = $1::bigint WHERE state = "
                             "'running' AND lease_until < $1::bigint AND attempts >= "
@@ -78,26 +88,40 @@ static const char *const stmt_sql[ST_COUNT] = {
                      "'running' AND lease_until < $3::bigint)) ORDER BY run_after, id "
                      "LIMIT 1 FOR UPDATE SKIP LOCKED) "
                      "RETURNING id, kind, story_id, attempts, max_attempts",
-    [ST_STORY_GENERATING] = "UPDATE stories SET status = 'generating', updated_at = $2::bigint "
-                            "WHERE id = $1 AND status IN ('queued', 'generating')",
+    [ST_STORY_GENERATING] = "WITH s AS (UPDATE stories SET status = 'generating', "
+                            "updated_at = $2::bigint WHERE id = $1 AND status IN ('queued', "
+                            "'generating') RETURNING id) "
+                            "SELECT pg_notify('" NOTIFY_STORY "', id) FROM s",
     [ST_JOB_HEARTBEAT] = "UPDATE jobs SET lease_until = $3::bigint + $4::bigint, updated_at = "
                          "$3::bigint WHERE id = $1::bigint AND lease_owner = $2 AND state = "
                          "'running'",
-    [ST_PAGE_PUT] = "INSERT INTO pages (story_id, number, page) VALUES ($1, $2::int, $3) "
-                    "ON CONFLICT (story_id, number) DO UPDATE SET page = excluded.page",
+    [ST_PAGE_PUT] = "WITH p AS (INSERT INTO pages (story_id, number, page) VALUES ($1, "
+                    "$2::int, $3) ON CONFLICT (story_id, number) DO UPDATE SET page = "
+                    "excluded.page RETURNING story_id) "
+                    "SELECT pg_notify('" NOTIFY_STORY "', story_id) FROM p",
     [ST_JOB_DONE] = "UPDATE jobs SET state = 'done', lease_until = NULL, updated_at = "
                     "$3::bigint WHERE id = $1::bigint AND lease_owner = $2 AND state = "
                     "'running'",
-    [ST_STORY_READY] = "UPDATE stories SET status = 'ready', title = $2, story = $3, "
-                       "error = NULL, updated_at = $4::bigint WHERE id = $1",
+    [ST_STORY_READY] = "WITH s AS (UPDATE stories SET status = 'ready', title = $2, story = "
+                       "$3, error = NULL, updated_at = $4::bigint WHERE id = $1 RETURNING id) "
+                       "SELECT pg_notify('" NOTIFY_STORY "', id) FROM s",
     [ST_JOB_RETRY] = "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = "
                      "NULL, run_after = $4::bigint, last_error = $5, updated_at = $3::bigint "
                      "WHERE id = $1::bigint AND lease_owner = $2 AND state = 'running'",
     [ST_JOB_DEAD] = "UPDATE jobs SET state = 'dead', lease_until = NULL, last_error = $4, "
                     "updated_at = $3::bigint WHERE id = $1::bigint AND lease_owner = $2 AND "
                     "state = 'running'",
-    [ST_STORY_FAILED] = "UPDATE stories SET status = 'failed', error = $2, updated_at = "
-                        "$3::bigint WHERE id = $1",
+    [ST_STORY_FAILED] = "WITH s AS (UPDATE stories SET status = 'failed', error = $2, "
+                        "updated_at = $3::bigint WHERE id = $1 RETURNING id) "
+                        "SELECT pg_notify('" NOTIFY_STORY "', id) FROM s",
+    [ST_MEDIA_PUT] = "INSERT INTO media (story_id, name, blob, content_type, size) VALUES "
+                     "($1, $2, $3, $4, $5::bigint) ON CONFLICT (story_id, name) DO UPDATE SET "
+                     "blob = excluded.blob, content_type = excluded.content_type, size = "
+                     "excluded.size",
+    [ST_MEDIA_GET] = "SELECT name, blob, content_type, size FROM media WHERE story_id = $1 AND "
+                     "name = $2",
+    [ST_MEDIA_LIST] = "SELECT name, blob, content_type, size FROM media WHERE story_id = $1 "
+                      "ORDER BY name",
 };
 
 /* Each entry is one schema version; applied in order, each in its own transaction. */
@@ -127,7 +151,16 @@ static const char *const migrations[] = {
     " created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);"
     "CREATE INDEX jobs_runnable ON jobs (kind, state, run_after);"
     "CREATE INDEX jobs_story ON jobs (story_id);",
+    "CREATE TABLE media ("
+    " story_id TEXT NOT NULL REFERENCES stories (id) ON DELETE CASCADE,"
+    " name TEXT NOT NULL,"
+    " blob TEXT NOT NULL,"
+    " content_type TEXT NOT NULL,"
+    " size BIGINT NOT NULL,"
+    " PRIMARY KEY (story_id, name));",
 };
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SV_STORE_SCHEMA_VERSION,
+               "one migration per schema version");
 
 struct conn {
 	PGconn *pg;
@@ -140,6 +173,18 @@ struct pool {
 	struct conn conns[POOL_SIZE];
 	int free_stack[POOL_SIZE];
 	int nfree;
+	char *url; /* "postgresql://…", for the listener's own connection */
+	struct listener *listener;
+};
+
+/* LISTEN runs on a connection of its own, outside the pool, read by a thread
+ * that hands each notification to fn. */
+struct listener {
+	pthread_t thread;
+	const char *url; /* the pool's */
+	sv_store_event_fn fn;
+	void *ctx;
+	atomic_bool stop;
 };
 
 /* Parameters as text: strings as given (NULL is SQL NULL), integers printed. */
@@ -359,11 +404,15 @@ static int migrate(struct conn *c, struct sv_err *err)
 	return rc;
 }
 
+static void listener_stop(struct listener *l);
+
 static void pool_close(void *impl)
 {
 	struct pool *p = impl;
 	if (!p)
 		return;
+	listener_stop(p->listener);
+	free(p->url);
 	for (int i = 0; i < POOL_SIZE; i++)
 		PQfinish(p->conns[i].pg);
 	pthread_cond_destroy(&p->freed);
@@ -400,7 +449,7 @@ static void *pool_open(const char *location, struct sv_err *err)
 		}
 		p->free_stack[p->nfree++] = i;
 	}
-	free(url);
+	p->url = url;
 	return p;
 }
 
@@ -667,6 +716,145 @@ static int pg_job_fail(void *impl, const struct sv_store_job *job, const char *w
 	return rc;
 }
 
+static void read_media(const PGresult *r, int row, struct sv_store_media *out)
+{
+	snprintf(out->name, sizeof(out->name), "%s", PQgetvalue(r, row, 0));
+	snprintf(out->blob, sizeof(out->blob), "%s", PQgetvalue(r, row, 1));
+	snprintf(out->content_type, sizeof(out->content_type), "%s", PQgetvalue(r, row, 2));
+	out->size = col_int(r, row, 3);
+}
+
+static int pg_media_put(void *impl, const char *story_id, const struct sv_store_media *m,
+                        struct sv_err *err)
+{
+	struct pool *p = impl;
+	struct conn *c = acquire(p);
+	int rc = changes(run(c, ST_MEDIA_PUT, err, "ssssi", story_id, m->name, m->blob,
+	                     m->content_type, m->size));
+	release(p, c);
+	return rc < 0 ? -1 : 0;
+}
+
+static int pg_media_get(void *impl, const char *story_id, const char *name,
+                        struct sv_store_media *out, struct sv_err *err)
+{
+	struct pool *p = impl;
+	struct conn *c = acquire(p);
+	PGresult *r = run(c, ST_MEDIA_GET, err, "ss", story_id, name);
+	int rc = !r ? -1 : PQntuples(r) == 0 ? 1 : 0;
+	if (rc == 0)
+		read_media(r, 0, out);
+	PQclear(r);
+	release(p, c);
+	return rc;
+}
+
+static int pg_media_list(void *impl, const char *story_id, struct sv_store_media *out, int max,
+                         int *count, struct sv_err *err)
+{
+	struct pool *p = impl;
+	struct conn *c = acquire(p);
+	PGresult *r = run(c, ST_MEDIA_LIST, err, "s", story_id);
+	int n = r ? PQntuples(r) : 0;
+	for (int i = 0; i < n && i < max; i++)
+		read_media(r, i, &out[i]);
+	*count = n < max ? n : max;
+	PQclear(r);
+	release(p, c);
+	return r ? 0 : -1;
+}
+
+/* ---- LISTEN/NOTIFY ---- */
+
+#define LISTEN_POLL_MS  200 /* how soon the thread notices it should stop */
+#define LISTEN_RETRY_MS 500 /* between attempts to reconnect */
+
+static PGconn *listen_connect(const char *url)
+{
+	/* Bounded, so that a stop is never stuck behind an unreachable server. */
+	const char *const keys[] = {"dbname", "connect_timeout", NULL};
+	const char *const values[] = {url, "5", NULL};
+	PGconn *pg = PQconnectdbParams(keys, values, 1);
+	if (PQstatus(pg) != CONNECTION_OK) {
+		PQfinish(pg);
+		return NULL;
+	}
+	PQsetNoticeProcessor(pg, quiet_notices, NULL);
+	PGresult *r = PQexec(pg, "LISTEN " NOTIFY_JOB "; LISTEN " NOTIFY_STORY);
+	bool ok = result_ok(r);
+	PQclear(r);
+	if (!ok) {
+		PQfinish(pg);
+		return NULL;
+	}
+	return pg;
+}
+
+static void deliver(struct listener *l, PGconn *pg)
+{
+	PGnotify *n;
+	while ((n = PQnotifies(pg)) != NULL) {
+		if (strcmp(n->relname, NOTIFY_JOB) == 0)
+			l->fn(l->ctx, SV_STORE_EVENT_JOB, n->extra);
+		else if (strcmp(n->relname, NOTIFY_STORY) == 0)
+			l->fn(l->ctx, SV_STORE_EVENT_STORY, n->extra);
+		PQfreemem(n);
+	}
+}
+
+static void *listen_main(void *arg)
+{
+	struct listener *l = arg;
+	PGconn *pg = NULL;
+	while (!atomic_load(&l->stop)) {
+		if (!pg) {
+			if (!(pg = listen_connect(l->url))) {
+				poll(NULL, 0, LISTEN_RETRY_MS);
+				continue;
+			}
+			/* Whatever happened while nobody listened: everyone looks again. */
+			l->fn(l->ctx, SV_STORE_EVENT_JOB, "");
+			l->fn(l->ctx, SV_STORE_EVENT_STORY, "");
+		}
+		struct pollfd pfd = {.fd = PQsocket(pg), .events = POLLIN};
+		if (poll(&pfd, 1, LISTEN_POLL_MS) > 0 && !PQconsumeInput(pg)) {
+			PQfinish(pg); /* the server went away: connect again */
+			pg = NULL;
+			continue;
+		}
+		deliver(l, pg);
+	}
+	PQfinish(pg);
+	return NULL;
+}
+
+static int pg_listen(void *impl, sv_store_event_fn fn, void *ctx, struct sv_err *err)
+{
+	struct pool *p = impl;
+	if (p->listener)
+		return sv_err_set(err, "busy", "", "the store already listens");
+	struct listener *l = calloc(1, sizeof(*l));
+	if (!l)
+		return sv_err_set(err, "nomem", "", "out of memory");
+	*l = (struct listener){.url = p->url, .fn = fn, .ctx = ctx};
+	int rc = pthread_create(&l->thread, NULL, listen_main, l);
+	if (rc != 0) {
+		free(l);
+		return sv_err_set(err, "io", "", "cannot start the listener: %s", strerror(rc));
+	}
+	p->listener = l;
+	return 0;
+}
+
+static void listener_stop(struct listener *l)
+{
+	if (!l)
+		return;
+	atomic_store(&l->stop, true);
+	pthread_join(l->thread, NULL);
+	free(l);
+}
+
 #define PG_OPS(name)                                                                               \
 	{                                                                                          \
 		.scheme = (name), .open = pool_open, .close = pool_close, .ping = pg_ping,         \
@@ -676,6 +864,8 @@ static int pg_job_fail(void *impl, const struct sv_store_job *job, const char *w
 		.jobs_queued = pg_jobs_queued, .page_count = pg_page_count,                        \
 		.job_claim = pg_job_claim, .job_heartbeat = pg_job_heartbeat,                      \
 		.page_put = pg_page_put, .job_succeed = pg_job_succeed, .job_fail = pg_job_fail,   \
+		.media_put = pg_media_put, .media_get = pg_media_get, .media_list = pg_media_list, \
+		.listen = pg_listen,                                                               \
 	}
 
 /* libpq takes both spellings of the scheme; so do we. */

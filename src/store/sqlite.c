@@ -38,6 +38,9 @@ enum stmt {
 	ST_JOB_RETRY,
 	ST_JOB_DEAD,
 	ST_STORY_FAILED,
+	ST_MEDIA_PUT,
+	ST_MEDIA_GET,
+	ST_MEDIA_LIST,
 	ST_COUNT
 };
 
@@ -89,6 +92,13 @@ static const char *const stmt_sql[ST_COUNT] = {
                     "updated_at = ?3 WHERE id = ?1 AND lease_owner = ?2 AND state = 'running'",
     [ST_STORY_FAILED] = "UPDATE stories SET status = 'failed', error = ?2, updated_at = ?3 "
                         "WHERE id = ?1",
+    [ST_MEDIA_PUT] = "INSERT INTO media (story_id, name, blob, content_type, size) VALUES "
+                     "(?1, ?2, ?3, ?4, ?5) ON CONFLICT (story_id, name) DO UPDATE SET blob = "
+                     "excluded.blob, content_type = excluded.content_type, size = excluded.size",
+    [ST_MEDIA_GET] = "SELECT name, blob, content_type, size FROM media WHERE story_id = ?1 AND "
+                     "name = ?2",
+    [ST_MEDIA_LIST] = "SELECT name, blob, content_type, size FROM media WHERE story_id = ?1 "
+                      "ORDER BY name",
 };
 
 /* Each entry is one schema version; applied in order, each in its own transaction. */
@@ -118,7 +128,16 @@ static const char *const migrations[] = {
     " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
     "CREATE INDEX jobs_runnable ON jobs (kind, state, run_after);"
     "CREATE INDEX jobs_story ON jobs (story_id);",
+    "CREATE TABLE media ("
+    " story_id TEXT NOT NULL REFERENCES stories (id) ON DELETE CASCADE,"
+    " name TEXT NOT NULL,"
+    " blob TEXT NOT NULL,"
+    " content_type TEXT NOT NULL,"
+    " size INTEGER NOT NULL,"
+    " PRIMARY KEY (story_id, name));",
 };
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SV_STORE_SCHEMA_VERSION,
+               "one migration per schema version");
 
 struct conn {
 	sqlite3 *db;
@@ -559,6 +578,56 @@ static int sq_job_fail(void *impl, const struct sv_store_job *job, const char *w
 	return rc;
 }
 
+static void read_media(sqlite3_stmt *st, struct sv_store_media *out)
+{
+	snprintf(out->name, sizeof(out->name), "%s", (const char *)sqlite3_column_text(st, 0));
+	snprintf(out->blob, sizeof(out->blob), "%s", (const char *)sqlite3_column_text(st, 1));
+	snprintf(out->content_type, sizeof(out->content_type), "%s",
+	         (const char *)sqlite3_column_text(st, 2));
+	out->size = sqlite3_column_int64(st, 3);
+}
+
+static int sq_media_put(void *impl, const char *story_id, const struct sv_store_media *m,
+                        struct sv_err *err)
+{
+	struct pool *p = impl;
+	struct conn *c = acquire(p);
+	int rc = exec(
+	    c, bind(c, ST_MEDIA_PUT, "ssssi", story_id, m->name, m->blob, m->content_type, m->size),
+	    err);
+	release(p, c);
+	return rc < 0 ? -1 : 0;
+}
+
+static int sq_media_get(void *impl, const char *story_id, const char *name,
+                        struct sv_store_media *out, struct sv_err *err)
+{
+	struct pool *p = impl;
+	struct conn *c = acquire(p);
+	sqlite3_stmt *st = bind(c, ST_MEDIA_GET, "ss", story_id, name);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		read_media(st, out);
+	rc = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : db_err(err, c->db, "cannot read media");
+	release(p, c);
+	return rc;
+}
+
+static int sq_media_list(void *impl, const char *story_id, struct sv_store_media *out, int max,
+                         int *count, struct sv_err *err)
+{
+	struct pool *p = impl;
+	struct conn *c = acquire(p);
+	sqlite3_stmt *st = bind(c, ST_MEDIA_LIST, "s", story_id);
+	int n = 0, rc = SQLITE_DONE;
+	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		read_media(st, &out[n++]);
+	*count = n;
+	rc = (n == max || rc == SQLITE_DONE) ? 0 : db_err(err, c->db, "cannot list media");
+	release(p, c);
+	return rc;
+}
+
 const struct sv_store_ops sv_store_sqlite_ops = {
     .scheme = "sqlite",
     .open = pool_open,
@@ -577,4 +646,7 @@ const struct sv_store_ops sv_store_sqlite_ops = {
     .page_put = sq_page_put,
     .job_succeed = sq_job_succeed,
     .job_fail = sq_job_fail,
+    .media_put = sq_media_put,
+    .media_get = sq_media_get,
+    .media_list = sq_media_list,
 };

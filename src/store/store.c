@@ -4,6 +4,7 @@
  */
 #include "store/store.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,9 +15,18 @@ extern const struct sv_store_ops sv_store_postgresql_ops;
 static const struct sv_store_ops *const backends[] = {&sv_store_sqlite_ops, &sv_store_postgres_ops,
                                                       &sv_store_postgresql_ops};
 
+#define MAX_SUBSCRIBERS 8
+
 struct sv_store {
 	const struct sv_store_ops *ops;
 	void *impl;
+	pthread_mutex_t lock; /* guards the subscribers */
+	struct {
+		sv_store_event_fn fn;
+		void *ctx;
+	} subs[MAX_SUBSCRIBERS];
+	int nsubs;
+	bool listening; /* the backend delivers the events (of every process) */
 };
 
 const char *const sv_store_statuses[4] = {"queued", "generating", "ready", "failed"};
@@ -49,8 +59,10 @@ struct sv_store *sv_store_open(const char *url, struct sv_err *err)
 			return NULL;
 		}
 		s->ops = backends[i];
+		pthread_mutex_init(&s->lock, NULL);
 		s->impl = s->ops->open(colon + 1, err);
 		if (!s->impl) {
+			pthread_mutex_destroy(&s->lock);
 			free(s);
 			return NULL;
 		}
@@ -66,7 +78,44 @@ void sv_store_close(struct sv_store *s)
 	if (!s)
 		return;
 	s->ops->close(s->impl);
+	pthread_mutex_destroy(&s->lock);
 	free(s);
+}
+
+static void dispatch(void *ctx, enum sv_store_event event, const char *payload)
+{
+	struct sv_store *s = ctx;
+	pthread_mutex_lock(&s->lock);
+	for (int i = 0; i < s->nsubs; i++)
+		s->subs[i].fn(s->subs[i].ctx, event, payload);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Tells this process's subscribers of its own change, when the backend does not. */
+static void local_event(struct sv_store *s, enum sv_store_event event, const char *payload)
+{
+	if (!s->listening)
+		dispatch(s, event, payload);
+}
+
+int sv_store_subscribe(struct sv_store *s, sv_store_event_fn fn, void *ctx, struct sv_err *err)
+{
+	pthread_mutex_lock(&s->lock);
+	int rc = 0;
+	if (s->nsubs == MAX_SUBSCRIBERS)
+		rc = sv_err_set(err, "limit", "", "too many store subscribers");
+	else
+		s->subs[s->nsubs++] = (typeof(s->subs[0])){fn, ctx};
+	bool start = rc == 0 && !s->listening && s->ops->listen;
+	pthread_mutex_unlock(&s->lock);
+	if (start) {
+		if (s->ops->listen(s->impl, dispatch, s, err) < 0)
+			return -1;
+		pthread_mutex_lock(&s->lock);
+		s->listening = true;
+		pthread_mutex_unlock(&s->lock);
+	}
+	return rc;
 }
 
 int sv_store_ping(struct sv_store *s, struct sv_err *err)
@@ -82,7 +131,10 @@ int sv_store_schema_version(struct sv_store *s, int *version, struct sv_err *err
 int sv_store_story_create(struct sv_store *s, const char *id, const char *params,
                           const char *job_kind, int max_attempts, int64_t now, struct sv_err *err)
 {
-	return s->ops->story_create(s->impl, id, params, job_kind, max_attempts, now, err);
+	int rc = s->ops->story_create(s->impl, id, params, job_kind, max_attempts, now, err);
+	if (rc == 0)
+		local_event(s, SV_STORE_EVENT_JOB, job_kind);
+	return rc;
 }
 
 int sv_store_story_get(struct sv_store *s, const char *id, struct sv_store_story *out,
@@ -121,7 +173,10 @@ int sv_store_page_count(struct sv_store *s, const char *story_id, int64_t *count
 int sv_store_job_claim(struct sv_store *s, const char *kind, const char *worker, int64_t now,
                        int64_t lease_ms, struct sv_store_job *out, struct sv_err *err)
 {
-	return s->ops->job_claim(s->impl, kind, worker, now, lease_ms, out, err);
+	int rc = s->ops->job_claim(s->impl, kind, worker, now, lease_ms, out, err);
+	if (rc == 0)
+		local_event(s, SV_STORE_EVENT_STORY, out->story_id);
+	return rc;
 }
 
 int sv_store_job_heartbeat(struct sv_store *s, const struct sv_store_job *job, const char *worker,
@@ -133,19 +188,46 @@ int sv_store_job_heartbeat(struct sv_store *s, const struct sv_store_job *job, c
 int sv_store_page_put(struct sv_store *s, const char *story_id, int number, const char *page,
                       struct sv_err *err)
 {
-	return s->ops->page_put(s->impl, story_id, number, page, err);
+	int rc = s->ops->page_put(s->impl, story_id, number, page, err);
+	if (rc == 0)
+		local_event(s, SV_STORE_EVENT_STORY, story_id);
+	return rc;
 }
 
 int sv_store_job_succeed(struct sv_store *s, const struct sv_store_job *job, const char *worker,
                          const char *title, const char *story, int64_t now, struct sv_err *err)
 {
-	return s->ops->job_succeed(s->impl, job, worker, title, story, now, err);
+	int rc = s->ops->job_succeed(s->impl, job, worker, title, story, now, err);
+	if (rc == 0)
+		local_event(s, SV_STORE_EVENT_STORY, job->story_id);
+	return rc;
 }
 
 int sv_store_job_fail(struct sv_store *s, const struct sv_store_job *job, const char *worker,
                       const char *message, int64_t now, int64_t retry_at, struct sv_err *err)
 {
-	return s->ops->job_fail(s->impl, job, worker, message, now, retry_at, err);
+	int rc = s->ops->job_fail(s->impl, job, worker, message, now, retry_at, err);
+	if (rc == 0)
+		local_event(s, SV_STORE_EVENT_STORY, job->story_id);
+	return rc;
+}
+
+int sv_store_media_put(struct sv_store *s, const char *story_id, const struct sv_store_media *m,
+                       struct sv_err *err)
+{
+	return s->ops->media_put(s->impl, story_id, m, err);
+}
+
+int sv_store_media_get(struct sv_store *s, const char *story_id, const char *name,
+                       struct sv_store_media *out, struct sv_err *err)
+{
+	return s->ops->media_get(s->impl, story_id, name, out, err);
+}
+
+int sv_store_media_list(struct sv_store *s, const char *story_id, struct sv_store_media *out,
+                        int max, int *count, struct sv_err *err)
+{
+	return s->ops->media_list(s->impl, story_id, out, max, count, err);
 }
 
 int64_t sv_store_backoff_ms(int attempts, int64_t base_ms, int64_t cap_ms)

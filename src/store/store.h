@@ -18,9 +18,14 @@
 #include "base/base.h"
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct sv_store;
+
+/* The schema every backend migrates to (each keeps one migration per version). */
+#define SV_STORE_SCHEMA_VERSION 2
 
 #define SV_STORE_ID_LEN 32 /* story ids are 32 lowercase hex characters */
 
@@ -45,6 +50,21 @@ struct sv_store_job {
 	int attempts; /* including the current one */
 	int max_attempts;
 };
+
+/* A stored file of a story (its HTML export today; pictures and narration
+ * later): a name unique within the story and the blob that holds its bytes. */
+struct sv_store_media {
+	char name[64];
+	char blob[64 + 1]; /* a blob key: hex SHA-256 */
+	char content_type[64];
+	int64_t size;
+};
+
+/* What changed, for the processes waiting on it: a job of a kind became
+ * runnable (payload: the kind), or a story moved on (payload: its id). An
+ * empty payload means "anything may have changed" (a listener reconnected). */
+enum sv_store_event { SV_STORE_EVENT_JOB, SV_STORE_EVENT_STORY };
+typedef void (*sv_store_event_fn)(void *ctx, enum sv_store_event event, const char *payload);
 
 /* The backend contract. Every function returns 0 on success, -1 on error
  * (err filled), and where documented 1 for "not found" / "nothing to do". */
@@ -74,6 +94,16 @@ struct sv_store_ops {
 	                   const char *title, const char *story, int64_t now, struct sv_err *err);
 	int (*job_fail)(void *impl, const struct sv_store_job *job, const char *worker,
 	                const char *message, int64_t now, int64_t retry_at, struct sv_err *err);
+	int (*media_put)(void *impl, const char *story_id, const struct sv_store_media *m,
+	                 struct sv_err *err);
+	int (*media_get)(void *impl, const char *story_id, const char *name,
+	                 struct sv_store_media *out, struct sv_err *err);
+	int (*media_list)(void *impl, const char *story_id, struct sv_store_media *out, int max,
+	                  int *count, struct sv_err *err);
+	/* Optional: delivers the events of every process sharing the database to fn
+	 * from a thread of the backend's own, until close. NULL when the backend
+	 * has no way to hear other processes (the front then tells only this one). */
+	int (*listen)(void *impl, sv_store_event_fn fn, void *ctx, struct sv_err *err);
 };
 
 /* Opens "sqlite:PATH" (creating the file) or "postgres://USER@HOST:PORT/DB", and
@@ -124,7 +154,66 @@ int sv_store_job_succeed(struct sv_store *s, const struct sv_store_job *job, con
 int sv_store_job_fail(struct sv_store *s, const struct sv_store_job *job, const char *worker,
                       const char *message, int64_t now, int64_t retry_at, struct sv_err *err);
 
+/* Records a media file of a story (replacing one of the same name). */
+int sv_store_media_put(struct sv_store *s, const char *story_id, const struct sv_store_media *m,
+                       struct sv_err *err);
+/* 0 and *out filled, 1 when the story has no media of that name. */
+int sv_store_media_get(struct sv_store *s, const char *story_id, const char *name,
+                       struct sv_store_media *out, struct sv_err *err);
+/* The media of a story by name; out holds room for max rows. */
+int sv_store_media_list(struct sv_store *s, const char *story_id, struct sv_store_media *out,
+                        int max, int *count, struct sv_err *err);
+
+/* Calls fn (from any thread; keep it short, it must not call the store) for
+ * every event: on PostgreSQL those of all processes, through LISTEN/NOTIFY;
+ * on SQLite those of this process. At most 8 subscribers, for the store's life. */
+int sv_store_subscribe(struct sv_store *s, sv_store_event_fn fn, void *ctx, struct sv_err *err);
+
 /* The delay before attempt n+1 (n >= 1): base * 2^(n-1), capped. */
 int64_t sv_store_backoff_ms(int attempts, int64_t base_ms, int64_t cap_ms);
+
+/* ---- blobs: content-addressed bytes (images, audio, exports) ----
+ *
+ * A second interface beside the metadata store, chosen from its own URL:
+ * "file:DIR" (a directory tree) or "s3://BUCKET?endpoint=URL&region=R" (any
+ * S3-compatible server, signed with AWS Signature V4 from AWS_ACCESS_KEY_ID,
+ * AWS_SECRET_ACCESS_KEY and, when set, AWS_SESSION_TOKEN). A blob's key is the
+ * lowercase hex SHA-256 of its bytes, so storing the same bytes twice is one
+ * blob, and a stored blob never changes. A struct sv_blobs is safe to use from
+ * many threads at once. */
+
+struct sv_blobs;
+
+#define SV_BLOB_KEY_LEN 64 /* hex SHA-256 */
+
+struct sv_blob_ops {
+	const char *scheme;
+	void *(*open)(const char *location, struct sv_err *err);
+	void (*close)(void *impl);
+	/* Stores data under key unless a blob with that key is already there. */
+	int (*put)(void *impl, const char *key, const void *data, size_t len, struct sv_err *err);
+	/* 0 with the bytes appended to out, 1 when there is no such blob. */
+	int (*get)(void *impl, const char *key, struct sv_buf *out, struct sv_err *err);
+	/* Calls fn for every stored key (in no particular order) until fn returns non-zero,
+	 * which is then returned. */
+	int (*list)(void *impl, int (*fn)(void *ctx, const char *key), void *ctx,
+	            struct sv_err *err);
+};
+
+/* Opens "file:DIR" (creating DIR) or "s3://BUCKET?endpoint=…&region=…". */
+struct sv_blobs *sv_store_blobs_open(const char *url, struct sv_err *err);
+void sv_store_blobs_close(struct sv_blobs *b);
+/* The key of data: its SHA-256 in hex, NUL-terminated. */
+void sv_store_blob_key(const void *data, size_t len, char key[SV_BLOB_KEY_LEN + 1]);
+/* Stores data and writes its key. A failed write leaves no blob behind. */
+int sv_store_blob_put(struct sv_blobs *b, const void *data, size_t len,
+                      char key[SV_BLOB_KEY_LEN + 1], struct sv_err *err);
+/* 0 with the blob's bytes appended to out, 1 when there is none, -1 on error
+ * (also when the stored bytes no longer match their key). */
+int sv_store_blob_get(struct sv_blobs *b, const char *key, struct sv_buf *out, struct sv_err *err);
+int sv_store_blob_list(struct sv_blobs *b, int (*fn)(void *ctx, const char *key), void *ctx,
+                       struct sv_err *err);
+/* Whether s is a well-formed blob key. */
+bool sv_store_blob_key_valid(const char *s);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -316,10 +317,11 @@ static void data_survives_reopen(void **state)
 	assert_int_equal(sv_store_story_get(f->s, id_of(0), &s, &err), 0);
 	assert_string_equal(s.params, "{\"k\":2}");
 	sv_store_story_clear(&s);
-	assert_int_equal(count_rows(f, "SELECT count(*) FROM schema_migrations"), 1);
+	assert_int_equal(count_rows(f, "SELECT count(*) FROM schema_migrations"),
+	                 SV_STORE_SCHEMA_VERSION);
 	int version = 0;
 	assert_int_equal(sv_store_schema_version(f->s, &version, &err), 0);
-	assert_int_equal(version, 1);
+	assert_int_equal(version, SV_STORE_SCHEMA_VERSION);
 	assert_int_equal(sv_store_ping(f->s, &err), 0);
 }
 
@@ -424,7 +426,108 @@ static void concurrent_opens_migrate_once(void **state)
 		assert_non_null(o[i].s);
 		sv_store_close(o[i].s);
 	}
-	assert_int_equal(count_rows(&f, "SELECT count(*) FROM schema_migrations"), 1);
+	assert_int_equal(count_rows(&f, "SELECT count(*) FROM schema_migrations"),
+	                 SV_STORE_SCHEMA_VERSION);
+}
+
+static void media_round_trip_and_cascade(void **state)
+{
+	struct fixture *f = *state;
+	struct sv_err err;
+	assert_int_equal(sv_store_story_create(f->s, id_of(0), "{}", "text", 3, 1, &err), 0);
+	struct sv_store_media m = {.name = "story.html", .content_type = "text/html", .size = 5};
+	memset(m.blob, 'a', SV_BLOB_KEY_LEN);
+	assert_int_equal(sv_store_media_put(f->s, id_of(0), &m, &err), 0);
+	m.size = 7; /* storing the same name again replaces it */
+	assert_int_equal(sv_store_media_put(f->s, id_of(0), &m, &err), 0);
+	struct sv_store_media b = {.name = "cover.png", .content_type = "image/png", .size = 9};
+	memset(b.blob, 'b', SV_BLOB_KEY_LEN);
+	assert_int_equal(sv_store_media_put(f->s, id_of(0), &b, &err), 0);
+
+	struct sv_store_media got;
+	assert_int_equal(sv_store_media_get(f->s, id_of(0), "story.html", &got, &err), 0);
+	assert_string_equal(got.blob, m.blob);
+	assert_string_equal(got.content_type, "text/html");
+	assert_int_equal(got.size, 7);
+	assert_int_equal(sv_store_media_get(f->s, id_of(0), "nope.png", &got, &err), 1);
+	assert_int_equal(sv_store_media_get(f->s, id_of(1), "story.html", &got, &err), 1);
+
+	struct sv_store_media list[4];
+	int n = 0;
+	assert_int_equal(sv_store_media_list(f->s, id_of(0), list, 4, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].name, "cover.png"); /* by name */
+	assert_string_equal(list[1].name, "story.html");
+
+	assert_int_equal(sv_store_story_delete(f->s, id_of(0), &err), 0);
+	assert_int_equal(count_rows(f, "SELECT count(*) FROM media"), 0);
+}
+
+/* What a subscriber heard, for the event tests. */
+struct heard {
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	int jobs, stories;
+	char last_kind[16], last_story[40];
+};
+
+static void on_event(void *ctx, enum sv_store_event event, const char *payload)
+{
+	struct heard *h = ctx;
+	pthread_mutex_lock(&h->lock);
+	if (event == SV_STORE_EVENT_JOB && *payload) {
+		h->jobs++;
+		snprintf(h->last_kind, sizeof(h->last_kind), "%s", payload);
+	} else if (event == SV_STORE_EVENT_STORY && *payload) {
+		h->stories++;
+		snprintf(h->last_story, sizeof(h->last_story), "%s", payload);
+	}
+	pthread_cond_broadcast(&h->changed);
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* Waits (at most 5 s) until h has heard at least jobs and stories events. */
+static void wait_heard(struct heard *h, int jobs, int stories)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 5;
+	pthread_mutex_lock(&h->lock);
+	while ((h->jobs < jobs || h->stories < stories) &&
+	       pthread_cond_timedwait(&h->changed, &h->lock, &until) == 0)
+		;
+	int ok = h->jobs >= jobs && h->stories >= stories;
+	pthread_mutex_unlock(&h->lock);
+	assert_true(ok);
+}
+
+/* The events of another opener of the same database: on PostgreSQL another
+ * process is heard through LISTEN/NOTIFY; on SQLite a store hears itself. */
+static void events_reach_subscribers(void **state)
+{
+	struct fixture *f = *state;
+	struct sv_err err;
+	struct heard h = {.lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER};
+	assert_int_equal(sv_store_subscribe(f->s, on_event, &h, &err), 0);
+	struct sv_store *writer = f->path[0] ? f->s : sv_store_open(f->url, &err);
+	assert_non_null(writer);
+
+	assert_int_equal(sv_store_story_create(writer, id_of(2), "{}", "image", 3, 1, &err), 0);
+	wait_heard(&h, 1, 0);
+	pthread_mutex_lock(&h.lock);
+	assert_string_equal(h.last_kind, "image");
+	pthread_mutex_unlock(&h.lock);
+
+	struct sv_store_job job;
+	assert_int_equal(sv_store_job_claim(writer, "image", "w", 2, 1000, &job, &err), 0);
+	assert_int_equal(sv_store_page_put(writer, id_of(2), 1, "{}", &err), 0);
+	assert_int_equal(sv_store_job_succeed(writer, &job, "w", "T", "{}", 3, &err), 0);
+	wait_heard(&h, 1, 3); /* generating, a page, ready */
+	pthread_mutex_lock(&h.lock);
+	assert_string_equal(h.last_story, id_of(2));
+	pthread_mutex_unlock(&h.lock);
+	if (writer != f->s)
+		sv_store_close(writer);
 }
 
 static void backoff_doubles_and_caps(void **state)
@@ -446,7 +549,10 @@ static void backoff_doubles_and_caps(void **state)
 	    cmocka_unit_test_setup_teardown(lapsed_last_attempt_dead_letters, setup, teardown),    \
 	    cmocka_unit_test_setup_teardown(delete_removes_pages_and_jobs, setup, teardown),       \
 	    cmocka_unit_test_setup_teardown(data_survives_reopen, setup, teardown),                \
-	    cmocka_unit_test_setup_teardown(concurrent_claims_take_each_job_once, setup, teardown)
+	    cmocka_unit_test_setup_teardown(concurrent_claims_take_each_job_once, setup,           \
+	                                    teardown),                                             \
+	    cmocka_unit_test_setup_teardown(media_round_trip_and_cascade, setup, teardown),        \
+	    cmocka_unit_test_setup_teardown(events_reach_subscribers, setup, teardown)
 
 int main(void)
 {
