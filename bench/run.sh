@@ -2,7 +2,9 @@
 # StoryVerse benchmarks. Prints a table:
 #   - time to generate one story from the command line (mean of N runs);
 #   - time from POST to a ready story through the server;
-#   - GET /api/v1/stories/{id} throughput and p99 latency at 64 connections (wrk).
+#   - GET /api/v1/stories/{id} throughput and p99 latency at 64 connections (wrk);
+#   - no-op jobs per second through the job queue, 1, 2 and 4 workers, on SQLite
+#     and on a throwaway PostgreSQL with its default (durable) commit settings.
 # Everything runs on loopback and stops by itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +16,10 @@ CONNECTIONS=${BENCH_CONNECTIONS:-64}
 # wrk shares the machine with the server: one load thread leaves the server its cores.
 THREADS=${BENCH_THREADS:-1}
 GOAL_P99_MS=5
+QUEUE_BIN=${STORYVERSE_QUEUE_BENCH:-build/bench/storyverse-queue-bench}
+QUEUE_JOBS=${BENCH_QUEUE_JOBS:-5000}
+QUEUE_WORKERS=(1 2 4)
+GOAL_QUEUE_JOBS_S=2000
 
 tmp=$(mktemp -d)
 server_pid=""
@@ -71,6 +77,33 @@ to_ms() {
 p99_ms=$(to_ms "$p99" | awk '{printf "%.3f", $1}')
 p50_ms=$(to_ms "$p50" | awk '{printf "%.3f", $1}')
 errors=$(awk '/Non-2xx|Socket errors/ {print}' "$tmp/wrk.txt")
+
+# 3. The job queue alone: claim + succeed of no-op jobs. The program checks that
+# every job ran exactly once and exits 1 otherwise; a failure fails the bench.
+queue_failed=""
+workers_list=$(IFS=,; echo "${QUEUE_WORKERS[*]}")
+"$QUEUE_BIN" --sqlite "$tmp/queue" --jobs "$QUEUE_JOBS" --workers "$workers_list" \
+	>"$tmp/queue.txt" || queue_failed="SQLite"
+"$QUEUE_BIN" --postgres --jobs "$QUEUE_JOBS" --workers "$workers_list" \
+	>>"$tmp/queue.txt" || queue_failed="${queue_failed:+$queue_failed and }PostgreSQL"
+# queue_field LINE BACKEND FIELD [WORKERS]: one value from the program's output,
+# whose lines are "settings backend=B key=value..." and "run backend=B workers=W ...".
+queue_field() {
+	awk -v line="$1" -v b="backend=$2" -v f="$3=" -v w="workers=${4:-}" '
+		$1 == line && $2 == b && (line == "settings" || $3 == w) {
+			for (i = 3; i <= NF; i++) if (index($i, f) == 1) { print substr($i, length(f) + 1); exit }
+		}' "$tmp/queue.txt"
+}
+# queue_rows BACKEND NAME: one table row per worker count.
+queue_rows() {
+	local backend=$1 name=$2 w
+	for w in "${QUEUE_WORKERS[@]}"; do
+		printf '%-52s %14s\n' "queue, $name, $w worker$([[ $w == 1 ]] || echo s)" \
+			"$(queue_field run "$backend" jobs_per_s "$w") jobs/s"
+	done
+}
+pg_queue_best=$(queue_field run postgres jobs_per_s 4)
+queue_verdict=$(awk -v r="${pg_queue_best:-0}" -v g="$GOAL_QUEUE_JOBS_S" 'BEGIN { print (r >= g ? "met" : "missed") }')
 verdict=$(echo "$p99_ms < $GOAL_P99_MS" | bc -l | sed 's/1/met/;s/0/missed/')
 
 printf '\n%-52s %14s\n' "benchmark ($(nproc) cores)" "result"
@@ -82,4 +115,14 @@ printf '%-52s %14s\n' "GET /api/v1/stories/{id} throughput, $CONNECTIONS conns" 
 printf '%-52s %11s ms\n' "GET /api/v1/stories/{id} p50 latency" "$p50_ms"
 printf '%-52s %11s ms\n' "GET /api/v1/stories/{id} p99 latency (goal < ${GOAL_P99_MS} ms)" "$p99_ms"
 printf '%-52s %14s\n' "p99 goal" "$verdict"
+printf '%-52s %14s\n' "queue: $QUEUE_JOBS no-op jobs, claim + succeed" ""
+printf '%-52s %14s\n' "  SQLite $(queue_field settings sqlite version): WAL, synchronous=normal" ""
+queue_rows sqlite SQLite
+printf '%-52s %14s\n' "  PostgreSQL $(queue_field settings postgres version): fsync=$(queue_field settings postgres fsync), synchronous_commit=$(queue_field settings postgres synchronous_commit)" ""
+queue_rows postgres PostgreSQL
+printf '%-52s %14s\n' "queue goal (>= ${GOAL_QUEUE_JOBS_S} jobs/s on PostgreSQL, 4 workers)" "$queue_verdict"
 [[ -z "$errors" ]] || echo "wrk reported: $errors"
+if [[ -n "$queue_failed" ]]; then
+	echo "queue bench FAILED on $queue_failed (every job must run exactly once)" >&2
+	exit 1
+fi

@@ -16,6 +16,8 @@ static const struct command {
     {"serve", sv_roles_cmd_serve, "run the web page, the API and the story workers"},
     {"worker", sv_roles_cmd_worker, "take jobs of one kind (text) from the queue"},
     {"migrate", sv_roles_cmd_migrate, "bring the database schema up to date"},
+    {"backup", sv_roles_cmd_backup, "write the stories and their media into one archive"},
+    {"restore", sv_roles_cmd_restore, "put a backup into an empty database and blob store"},
     {"generate", sv_roles_cmd_generate, "write one story into a folder"},
     {"catalog", sv_roles_cmd_catalog, "print the universes, characters, themes and morals"},
     {"eval", sv_roles_cmd_eval, "measure how a sample of stories reads, per age band"},

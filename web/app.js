@@ -746,6 +746,9 @@
 		$('story-words').textContent = typeof words === 'number' ? `${words} words` : '';
 		$('story-words').hidden = typeof words !== 'number';
 
+		/* The same story as one page the family can keep, made by the worker. */
+		$('save-page').href = `/api/v1/stories/${encodeURIComponent(s.id)}/media/story.html`;
+
 		book.hidden = false;
 		history.replaceState(null, '', `#story=${encodeURIComponent(s.id)}`);
 		$('story-title').focus({ preventScroll: true });

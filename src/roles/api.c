@@ -78,7 +78,6 @@ static void create_story(void *ctx, const struct sv_http_request *req, struct sv
 		store_failure(res, &err);
 		return;
 	}
-	sv_roles_workers_wake(app);
 	char location[64];
 	snprintf(location, sizeof(location), "/api/v1/stories/%s", id);
 	sv_http_set_header(res, "Location", location);
@@ -291,6 +290,119 @@ static void serve_asset(struct sv_http_response *res, const char *file)
 	sv_http_set_header(res, "Cache-Control", "no-cache");
 }
 
+/* ---- a story's media: files kept in the blob store ---- */
+
+/* The content types media may have; the response wants a static string. */
+static const char *const media_types[] = {
+    "text/html; charset=utf-8",
+    "image/png",
+    "audio/ogg",
+    "audio/mpeg",
+    "audio/wav",
+    "application/pdf",
+    "application/epub+zip",
+};
+
+static const char *media_type(const char *stored)
+{
+	for (size_t i = 0; i < sizeof(media_types) / sizeof(media_types[0]); i++)
+		if (strcmp(stored, media_types[i]) == 0)
+			return media_types[i];
+	return "application/octet-stream";
+}
+
+static int valid_media_name(const char *name)
+{
+	size_t n = strlen(name);
+	return n > 0 && n < sizeof(((struct sv_store_media *)0)->name) && name[0] != '.' &&
+	       strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+/* Whether the story of a media request exists: 0, or -1 with the answer set. */
+static int media_story(struct sv_app *app, const char *id, struct sv_http_response *res)
+{
+	struct sv_store_story s = {0};
+	struct sv_err err;
+	int rc = valid_id(id) ? sv_store_story_get(app->store, id, &s, &err) : 1;
+	sv_store_story_clear(&s);
+	if (rc < 0)
+		store_failure(res, &err);
+	else if (rc == 1)
+		sv_http_error(res, 404, "not_found", "id", "no story with id '%.40s'", id);
+	return rc == 0 ? 0 : -1;
+}
+
+#define MAX_MEDIA 256
+
+static void list_media(void *ctx, const struct sv_http_request *req, struct sv_http_response *res)
+{
+	struct sv_app *app = ctx;
+	const char *id = req->params[0];
+	if (media_story(app, id, res) < 0)
+		return;
+	struct sv_store_media *m = calloc(MAX_MEDIA, sizeof(*m));
+	int n = 0;
+	struct sv_err err;
+	if (!m || sv_store_media_list(app->store, id, m, MAX_MEDIA, &n, &err) < 0) {
+		if (m)
+			store_failure(res, &err);
+		else
+			sv_http_error(res, 503, "unavailable", NULL, "out of memory");
+		free(m);
+		return;
+	}
+	json_t *list = json_array();
+	for (int i = 0; i < n; i++) {
+		char url[160];
+		snprintf(url, sizeof(url), "/api/v1/stories/%s/media/%s", id, m[i].name);
+		json_array_append_new(list, json_pack("{s:s,s:s,s:I,s:s,s:s}", "name", m[i].name,
+		                                      "content_type", m[i].content_type, "size",
+		                                      (json_int_t)m[i].size, "blob", m[i].blob,
+		                                      "url", url));
+	}
+	free(m);
+	sv_http_json(res, 200, json_pack("{s:o}", "media", list));
+	sv_http_set_header(res, "Cache-Control", "no-cache");
+}
+
+/* The bytes of one media file. Its ETag is its blob key, so a client that has
+ * it already gets 304 without the bytes being read. */
+static void get_media(void *ctx, const struct sv_http_request *req, struct sv_http_response *res)
+{
+	struct sv_app *app = ctx;
+	const char *id = req->params[0], *name = req->params[1];
+	if (media_story(app, id, res) < 0)
+		return;
+	struct sv_store_media m;
+	struct sv_err err;
+	int rc = valid_media_name(name) ? sv_store_media_get(app->store, id, name, &m, &err) : 1;
+	if (rc < 0) {
+		store_failure(res, &err);
+		return;
+	}
+	if (rc == 1) {
+		sv_http_error(res, 404, "not_found", "name", "story '%s' has no media '%.60s'", id,
+		              name);
+		return;
+	}
+	char etag[SV_BLOB_KEY_LEN + 3];
+	snprintf(etag, sizeof(etag), "\"%s\"", m.blob);
+	const char *have = sv_http_header(req, "If-None-Match");
+	if (have && strstr(have, etag)) {
+		res->status = 304;
+	} else if ((rc = sv_store_blob_get(app->blobs, m.blob, &res->body, &err)) != 0) {
+		sv_log(SV_LOG_ERROR, "cannot read media",
+		       json_pack("{s:s,s:s,s:s}", "story", id, "name", name, "error",
+		                 rc == 1 ? "the blob is missing" : err.message));
+		sv_http_error(res, 503, "unavailable", NULL, "cannot read '%s' now; try again",
+		              name);
+		return;
+	}
+	res->content_type = media_type(m.content_type);
+	sv_http_set_header(res, "ETag", etag);
+	sv_http_set_header(res, "Cache-Control", "no-cache");
+}
+
 static void web_index(void *ctx, const struct sv_http_request *req, struct sv_http_response *res)
 {
 	serve_asset(res, "index.html");
@@ -308,6 +420,8 @@ const struct sv_http_route sv_roles_routes[] = {
     {"GET", "/api/v1/stories/{id}", get_story, 0},
     {"DELETE", "/api/v1/stories/{id}", delete_story, 0},
     {"GET", "/api/v1/stories/{id}/events", sv_roles_story_events, 0},
+    {"GET", "/api/v1/stories/{id}/media", list_media, 0},
+    {"GET", "/api/v1/stories/{id}/media/{name}", get_media, 0},
     {"GET", "/healthz", healthz, 0},
     {"GET", "/readyz", readyz, 0},
     {"GET", "/metrics", metrics, 0},

@@ -6,9 +6,11 @@
  */
 #include "roles/internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Every metric family a role records besides the HTTP server's own. */
 static const struct {
@@ -36,12 +38,60 @@ void sv_roles_default_database(const char *data, char *out, size_t n)
 	snprintf(out, n, "sqlite:%s/storyverse.db", data);
 }
 
-int sv_roles_app_open(struct sv_app *app, const char *database, struct sv_err *err)
+static int make_data_dir(const char *data, struct sv_err *err)
+{
+	if (mkdir(data, 0755) < 0 && errno != EEXIST)
+		return sv_err_set(err, "io", "data", "cannot create '%s': %s", data,
+		                  strerror(errno));
+	return 0;
+}
+
+int sv_roles_database_url(const struct sv_roles_common *opts, char *out, size_t n,
+                          struct sv_err *err)
+{
+	if (opts->database) {
+		snprintf(out, n, "%s", opts->database);
+		return 0;
+	}
+	if (make_data_dir(opts->data, err) < 0)
+		return -1;
+	sv_roles_default_database(opts->data, out, n);
+	return 0;
+}
+
+int sv_roles_blobs_url(const struct sv_roles_common *opts, char *out, size_t n, struct sv_err *err)
+{
+	if (opts->blobs) {
+		snprintf(out, n, "%s", opts->blobs);
+		return 0;
+	}
+	if (make_data_dir(opts->data, err) < 0)
+		return -1;
+	snprintf(out, n, "file:%s/blobs", opts->data);
+	return 0;
+}
+
+/* The store's events, heard from any thread: wake the workers of a kind when a
+ * job of theirs comes, and the streams of a story when it moves on. */
+static void on_store_event(void *ctx, enum sv_store_event event, const char *payload)
+{
+	struct sv_app *app = ctx;
+	if (event == SV_STORE_EVENT_STORY) {
+		sv_roles_events_changed(app, payload);
+	} else if (app->kind && (!*payload || strcmp(payload, app->kind) == 0)) {
+		pthread_mutex_lock(&app->lock);
+		pthread_cond_broadcast(&app->wake);
+		pthread_mutex_unlock(&app->lock);
+	}
+}
+
+int sv_roles_app_open(struct sv_app *app, const struct sv_roles_common *opts, struct sv_err *err)
 {
 	pthread_mutex_init(&app->lock, NULL);
 	pthread_cond_init(&app->wake, NULL);
-	if (!app->lease_ms)
-		app->lease_ms = SV_JOB_LEASE_MS;
+	pthread_cond_init(&app->heartbeat_wake, NULL);
+	pthread_mutex_init(&app->follow_lock, NULL);
+	app->lease_ms = opts->lease_s > 0 ? (int64_t)opts->lease_s * 1000 : SV_JOB_LEASE_MS;
 	if (sv_random_hex(app->instance, 4) < 0)
 		strcpy(app->instance, "local");
 	if (!(app->catalog = sv_story_catalog_new("en", err)))
@@ -51,20 +101,28 @@ int sv_roles_app_open(struct sv_app *app, const char *database, struct sv_err *e
 	json_decref(doc);
 	if (!app->catalog_json)
 		return sv_err_set(err, "nomem", "", "cannot render the catalog");
-	if (!(app->store = sv_store_open(database, err)))
+	char database[4200], blobs[4200];
+	if (sv_roles_database_url(opts, database, sizeof(database), err) < 0 ||
+	    sv_roles_blobs_url(opts, blobs, sizeof(blobs), err) < 0)
+		return -1;
+	if (!(app->store = sv_store_open(database, err)) ||
+	    !(app->blobs = sv_store_blobs_open(blobs, err)))
 		return -1;
 	if (!(app->metrics = sv_metrics_new()) || metrics_declare(app->metrics) < 0)
 		return sv_err_set(err, "nomem", "", "out of memory");
-	return 0;
+	return sv_store_subscribe(app->store, on_store_event, app, err);
 }
 
 void sv_roles_app_close(struct sv_app *app)
 {
-	sv_store_close(app->store);
+	sv_store_close(app->store); /* first: its listener calls into the app */
+	sv_store_blobs_close(app->blobs);
 	sv_story_catalog_free(app->catalog);
 	sv_metrics_free(app->metrics);
 	free(app->catalog_json);
 	pthread_cond_destroy(&app->wake);
+	pthread_cond_destroy(&app->heartbeat_wake);
+	pthread_mutex_destroy(&app->follow_lock);
 	pthread_mutex_destroy(&app->lock);
 }
 

@@ -21,16 +21,11 @@ static const char usage[] =
     "usage: storyverse serve [--listen ADDR:PORT] [--data DIR] [options]\n"
     "\n"
     "Serves the web page and the API, and writes the stories, all in one process.\n"
-    "  --listen ADDR:PORT   where to listen (default: 127.0.0.1:8080)\n"
-    "  --data DIR           where stories are kept (default: ./data)\n"
-    "  --database URL       the store (default: sqlite:DATA/storyverse.db)\n"
+    "  --listen ADDR:PORT   where to listen (default: 127.0.0.1:8080)\n" SV_ROLES_COMMON_USAGE
     "  --roles LIST         roles to run, comma-separated: gateway, story, text\n"
     "                       (default: all; gateway,story serves the API without workers)\n"
     "  --threads N          HTTP threads (default: one per CPU core)\n"
-    "  --workers N          story-writing threads; 0 only takes requests (default: 2)\n"
-    "  --lease-seconds N    how long a worker holds a job before another may take it\n"
-    "                       (default: 60)\n"
-    "  --log-level LEVEL    debug, info, warn or error (default: info)\n";
+    "  --workers N          story-writing threads; 0 only takes requests (default: 2)\n";
 
 enum { ROLE_GATEWAY = 1, ROLE_STORY = 2, ROLE_TEXT = 4, ROLE_ALL = 7 };
 
@@ -45,8 +40,8 @@ static const struct {
 };
 
 struct serve_opts {
-	const char *listen, *data, *database;
-	long threads, workers, lease_s;
+	struct sv_roles_common common;
+	long threads, workers;
 	int roles;
 };
 
@@ -84,41 +79,23 @@ static int parse_option(int ch, void *ctx)
 {
 	struct serve_opts *o = ctx;
 	switch (ch) {
-	case 'l':
-		o->listen = optarg;
-		return 0;
-	case 'd':
-		o->data = optarg;
-		return 0;
-	case 'D':
-		o->database = optarg;
-		return 0;
 	case 'r':
 		return parse_roles(optarg, &o->roles) < 0 ? 2 : 0;
 	case 't':
 		return sv_roles_parse_count("serve", "threads", optarg, 1, 256, &o->threads);
 	case 'w':
 		return sv_roles_parse_count("serve", "workers", optarg, 0, 64, &o->workers);
-	case 'L':
-		return sv_roles_parse_count("serve", "lease-seconds", optarg, 1, 86400,
-		                            &o->lease_s);
-	case 'v':
-		return sv_roles_parse_log_level("serve", optarg);
 	}
-	return -1;
+	return sv_roles_common_option("serve", ch, &o->common);
 }
 
 /* Returns 0 to run, 1 when --help was printed, 2 on bad usage. */
 static int parse(int argc, char **argv, struct serve_opts *o)
 {
-	static const struct option opts[] = {{"listen", required_argument, NULL, 'l'},
-	                                     {"data", required_argument, NULL, 'd'},
-	                                     {"database", required_argument, NULL, 'D'},
+	static const struct option opts[] = {SV_ROLES_COMMON_OPTIONS,
 	                                     {"roles", required_argument, NULL, 'r'},
 	                                     {"threads", required_argument, NULL, 't'},
 	                                     {"workers", required_argument, NULL, 'w'},
-	                                     {"lease-seconds", required_argument, NULL, 'L'},
-	                                     {"log-level", required_argument, NULL, 'v'},
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     {0}};
 	return sv_roles_getopt("serve", usage, argc, argv, opts, parse_option, o);
@@ -128,29 +105,19 @@ static int start(struct sv_app *app, const void *opts, struct sv_http_server **h
                  struct sv_err *err)
 {
 	const struct serve_opts *o = opts;
-	char url[4200];
-	const char *database = o->database;
-	if (!database) {
-		if (mkdir(o->data, 0755) < 0 && errno != EEXIST)
-			return sv_err_set(err, "io", "data", "cannot create '%s': %s", o->data,
-			                  strerror(errno));
-		sv_roles_default_database(o->data, url, sizeof(url));
-		database = url;
-	}
 	app->kind = SV_JOB_KIND_TEXT;
-	app->lease_ms = (int64_t)o->lease_s * 1000;
 	int workers = (o->roles & ROLE_TEXT) ? (int)o->workers : 0;
 	int api = o->roles & (ROLE_GATEWAY | ROLE_STORY);
-	struct sv_http_config cfg = {.listen = o->listen, .threads = (unsigned)o->threads};
-	if (sv_roles_app_open(app, database, err) < 0 ||
+	struct sv_http_config cfg = {.listen = o->common.listen, .threads = (unsigned)o->threads};
+	if (sv_roles_app_open(app, &o->common, err) < 0 ||
 	    sv_roles_workers_start(app, workers, err) < 0 ||
 	    !(*http = sv_http_server_start(&cfg, api ? sv_roles_routes : sv_roles_health_routes,
 	                                   app, app->metrics, err)))
 		return -1;
 	sv_log(SV_LOG_INFO, "serving",
-	       json_pack("{s:s,s:i,s:s,s:i,s:s}", "listen", o->listen, "port",
-	                 (int)sv_http_server_port(*http), "database", database, "workers", workers,
-	                 "version", SV_VERSION));
+	       json_pack("{s:s,s:i,s:i,s:s}", "listen", o->common.listen, "port",
+	                 (int)sv_http_server_port(*http), "workers", workers, "version",
+	                 SV_VERSION));
 	return 0;
 }
 
@@ -158,8 +125,12 @@ int sv_roles_cmd_serve(int argc, char **argv)
 {
 	/* One HTTP thread per core: more only adds context switches to the tail latency. */
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	struct serve_opts o = {"127.0.0.1:8080",       "./data", NULL, cores > 1 ? cores : 2, 2,
-	                       SV_JOB_LEASE_MS / 1000, ROLE_ALL};
+	struct serve_opts o = {.common = {.listen = "127.0.0.1:8080",
+	                                  .data = "./data",
+	                                  .lease_s = SV_JOB_LEASE_MS / 1000},
+	                       .threads = cores > 1 ? cores : 2,
+	                       .workers = 2,
+	                       .roles = ROLE_ALL};
 	int prc = parse(argc, argv, &o);
 	if (prc)
 		return prc == 1 ? 0 : prc;

@@ -87,3 +87,26 @@ int sv_roles_parse_count(const char *cmd, const char *flag, const char *s, long 
 	*out = v;
 	return 0;
 }
+
+int sv_roles_common_option(const char *cmd, int ch, struct sv_roles_common *c)
+{
+	switch (ch) {
+	case 'l':
+		c->listen = optarg;
+		return 0;
+	case 'd':
+		c->data = optarg;
+		return 0;
+	case 'D':
+		c->database = optarg;
+		return 0;
+	case 'B':
+		c->blobs = optarg;
+		return 0;
+	case 'L':
+		return sv_roles_parse_count(cmd, "lease-seconds", optarg, 1, 86400, &c->lease_s);
+	case 'v':
+		return sv_roles_parse_log_level(cmd, optarg);
+	}
+	return -1;
+}

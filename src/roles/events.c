@@ -1,7 +1,10 @@
 /*
  * GET /api/v1/stories/{id}/events: a story's progress as Server-Sent Events.
- * The stream polls the store (the story's status and how many of its pages
- * are stored), so it follows workers in other processes as well as ours:
+ * The stream reads the store (the story's status and how many of its pages
+ * are stored) when the store's events say the story moved on (LISTEN/NOTIFY
+ * on PostgreSQL, so workers in other processes are heard as well as ours),
+ * and once a second regardless in case one was missed (at every poll on
+ * SQLite, where other processes are not heard):
  * an event for each status (queued, generating), one per page written, and
  * finally ready or failed, after which the stream ends. A client that comes
  * after the end gets the end at once. Quiet streams get a comment now and
@@ -9,13 +12,20 @@
  */
 #include "roles/internal.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define POLL_MS      150
-#define KEEPALIVE_NS ((int64_t)15 * 1000000000)
+#define POLL_MS 100 /* how often the stream asks whether to look */
+/* Look at least this often: when events come from every process, only in
+ * case one was missed; when not (SQLite), at every poll. */
+#define FALLBACK_NS  ((int64_t)1000 * 1000000)
+#define KEEPALIVE_NS ((int64_t)15 * 1000000000) /* a comment when quiet this long */
 
-struct follow {
+struct sv_roles_follow {
+	struct sv_roles_follow *next; /* in app->follows */
+	atomic_bool changed;          /* an event came for this story since the last look */
+	int64_t looked_ns;            /* when the store was last read */
 	struct sv_app *app;
 	char id[SV_STORE_ID_LEN + 1];
 	char status[16]; /* the last status sent; "" before the first event */
@@ -33,13 +43,13 @@ static int event(struct sv_buf *out, const char *name, json_t *data)
 	return rc;
 }
 
-static int status_event(struct sv_buf *out, const struct follow *f, const char *status)
+static int status_event(struct sv_buf *out, const struct sv_roles_follow *f, const char *status)
 {
 	return event(out, status, json_pack("{s:s,s:s}", "id", f->id, "status", status));
 }
 
 /* The page events of the pages stored since the last poll. */
-static int page_events(struct sv_buf *out, struct follow *f, int64_t stored)
+static int page_events(struct sv_buf *out, struct sv_roles_follow *f, int64_t stored)
 {
 	int rc = 0;
 	for (; f->pages < stored && rc == 0; f->pages++)
@@ -48,8 +58,8 @@ static int page_events(struct sv_buf *out, struct follow *f, int64_t stored)
 }
 
 /* The last event: ready (with the title and the number of pages) or failed. */
-static int end_event(struct sv_buf *out, const struct follow *f, const struct sv_store_story *s,
-                     int64_t stored)
+static int end_event(struct sv_buf *out, const struct sv_roles_follow *f,
+                     const struct sv_store_story *s, int64_t stored)
 {
 	if (strcmp(s->status, "ready") == 0)
 		return event(out, "ready",
@@ -61,7 +71,7 @@ static int end_event(struct sv_buf *out, const struct follow *f, const struct sv
 }
 
 /* Appends the events between what was sent and the stored state s; 1 at the end. */
-static int progress(struct sv_buf *out, struct follow *f, const struct sv_store_story *s,
+static int progress(struct sv_buf *out, struct sv_roles_follow *f, const struct sv_store_story *s,
                     int64_t stored)
 {
 	int final = strcmp(s->status, "ready") == 0 || strcmp(s->status, "failed") == 0;
@@ -77,9 +87,40 @@ static int progress(struct sv_buf *out, struct follow *f, const struct sv_store_
 	return end_event(out, f, s, stored) < 0 ? -1 : 1;
 }
 
-static int poll_story(void *ctx, struct sv_buf *out)
+void sv_roles_events_changed(struct sv_app *app, const char *id)
 {
-	struct follow *f = ctx;
+	pthread_mutex_lock(&app->follow_lock);
+	for (struct sv_roles_follow *f = app->follows; f; f = f->next)
+		if (!*id || strcmp(f->id, id) == 0)
+			atomic_store(&f->changed, true);
+	pthread_mutex_unlock(&app->follow_lock);
+}
+
+static void follow_add(struct sv_roles_follow *f)
+{
+	pthread_mutex_lock(&f->app->follow_lock);
+	f->next = f->app->follows;
+	f->app->follows = f;
+	pthread_mutex_unlock(&f->app->follow_lock);
+}
+
+/* The stream's end: leaves the list and frees the follower. */
+static void follow_done(void *ctx)
+{
+	struct sv_roles_follow *f = ctx;
+	pthread_mutex_lock(&f->app->follow_lock);
+	struct sv_roles_follow **p = &f->app->follows;
+	while (*p && *p != f)
+		p = &(*p)->next;
+	if (*p)
+		*p = f->next;
+	pthread_mutex_unlock(&f->app->follow_lock);
+	free(f);
+}
+
+/* Reads the store and appends what changed: 0, 1 at the end, -1 on failure. */
+static int look(struct sv_roles_follow *f, struct sv_buf *out)
+{
 	struct sv_store_story s = {0};
 	struct sv_err err;
 	int64_t stored = 0;
@@ -98,7 +139,19 @@ static int poll_story(void *ctx, struct sv_buf *out)
 		rc = 0;
 	}
 	sv_store_story_clear(&s);
+	return rc;
+}
+
+static int poll_story(void *ctx, struct sv_buf *out)
+{
+	struct sv_roles_follow *f = ctx;
 	int64_t now = sv_time_mono_ns();
+	int rc = 0;
+	int64_t fallback = sv_store_hears_others(f->app->store) ? FALLBACK_NS : 0;
+	if (atomic_exchange(&f->changed, false) || now - f->looked_ns >= fallback) {
+		f->looked_ns = now;
+		rc = look(f, out);
+	}
 	if (rc == 0 && out->len == 0 && now - f->last_ns >= KEEPALIVE_NS)
 		rc = sv_buf_puts(out, ": keep-alive\n\n");
 	if (out->len)
@@ -125,7 +178,7 @@ void sv_roles_story_events(void *ctx, const struct sv_http_request *req,
 		sv_http_error(res, 404, "not_found", "id", "no story with id '%.40s'", id);
 		return;
 	}
-	struct follow *f = rc == 0 ? calloc(1, sizeof(*f)) : NULL;
+	struct sv_roles_follow *f = rc == 0 ? calloc(1, sizeof(*f)) : NULL;
 	if (!f) {
 		if (rc < 0)
 			sv_log(SV_LOG_ERROR, "store failure",
@@ -137,8 +190,10 @@ void sv_roles_story_events(void *ctx, const struct sv_http_request *req,
 	f->app = app;
 	snprintf(f->id, sizeof(f->id), "%s", id);
 	f->last_ns = sv_time_mono_ns();
+	atomic_init(&f->changed, true); /* the first poll looks */
+	follow_add(f);
 	res->content_type = "text/event-stream; charset=utf-8";
 	sv_http_set_header(res, "Cache-Control", "no-store");
 	sv_http_set_header(res, "X-Accel-Buffering", "no");
-	res->stream = (struct sv_http_stream){poll_story, free, f, POLL_MS};
+	res->stream = (struct sv_http_stream){poll_story, follow_done, f, POLL_MS};
 }

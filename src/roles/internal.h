@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define SV_JOB_KIND_TEXT      "text"
@@ -20,11 +21,46 @@
 #define SV_JOB_BACKOFF_MS     1000
 #define SV_JOB_BACKOFF_CAP_MS 60000
 
+/* The options every process role takes (serve, worker). */
+struct sv_roles_common {
+	const char *listen;   /* --listen ADDR:PORT */
+	const char *data;     /* --data DIR: home of the default database and blobs */
+	const char *database; /* --database URL, NULL: sqlite:DATA/storyverse.db */
+	const char *blobs;    /* --blobs URL, NULL: file:DATA/blobs */
+	long lease_s;         /* --lease-seconds */
+};
+
+/* The long options of sv_roles_common_option, for a command's option table. */
+#define SV_ROLES_COMMON_OPTIONS                                                                    \
+	{"listen", required_argument, NULL, 'l'}, {"data", required_argument, NULL, 'd'},          \
+	    {"database", required_argument, NULL, 'D'}, {"blobs", required_argument, NULL, 'B'},   \
+	    {"lease-seconds", required_argument, NULL, 'L'},                                       \
+	{                                                                                          \
+		"log-level", required_argument, NULL, 'v'                                          \
+	}
+
+/* The usage lines of the common options (after --listen, which differs). */
+#define SV_ROLES_COMMON_USAGE                                                                      \
+	"  --data DIR           where stories are kept (default: ./data)\n"                        \
+	"  --database URL       the store: sqlite:PATH or postgres://USER@HOST:PORT/DB\n"          \
+	"                       (default: sqlite:DATA/storyverse.db)\n"                            \
+	"  --blobs URL          pictures, sound and exports: file:DIR or\n"                        \
+	"                       s3://BUCKET?endpoint=URL&region=REGION (default: "                 \
+	"file:DATA/blobs)\n"                                                                       \
+	"  --lease-seconds N    how long a worker holds a job before another may take it\n"        \
+	"                       (default: 60)\n"                                                   \
+	"  --log-level LEVEL    debug, info, warn or error (default: info)\n"
+
+/* Handles one of the common options: 0 taken, 2 after a one-line usage
+ * error, -1 when ch is not one of them. */
+int sv_roles_common_option(const char *cmd, int ch, struct sv_roles_common *c);
+
 /* Everything a serving process holds; owned by cmd_serve, shared by the
  * handlers and the workers. */
 struct sv_app {
 	struct sv_catalog *catalog;
 	struct sv_store *store;
+	struct sv_blobs *blobs;
 	struct sv_metrics *metrics;
 	char *catalog_json; /* the catalog rendered once: GET /api/v1/catalog */
 
@@ -34,6 +70,13 @@ struct sv_app {
 	int stopping;
 	int nworkers;
 	pthread_t *workers;
+	struct sv_roles_held *held; /* the job each worker holds, for the heartbeat */
+	pthread_t heartbeat;
+	pthread_cond_t heartbeat_wake; /* signalled (with lock) to stop the heartbeat */
+	bool heartbeat_running;
+	/* The story event streams open now (events.c). */
+	pthread_mutex_t follow_lock;
+	struct sv_roles_follow *follows;
 	char instance[24]; /* this process's id, prefix of worker names */
 	const char *kind;  /* the job kind the workers take (default: text) */
 	int64_t lease_ms;  /* how long a claimed job stays leased (default: SV_JOB_LEASE_MS) */
@@ -42,13 +85,21 @@ struct sv_app {
 	long fault_delay_ms;
 };
 
-/* Opens the catalog, the store at database and the metrics (every job
- * family declared); set kind and lease_ms before. sv_roles_app_close
- * releases what was opened, also after a failed open. */
-int sv_roles_app_open(struct sv_app *app, const char *database, struct sv_err *err);
+/* Opens the catalog, the store and blobs the options name (creating --data
+ * when a default needs it), the metrics (every job family declared) and the
+ * store's events; set kind before. sv_roles_app_close releases what was
+ * opened, also after a failed open. */
+int sv_roles_app_open(struct sv_app *app, const struct sv_roles_common *opts, struct sv_err *err);
 void sv_roles_app_close(struct sv_app *app);
 /* "sqlite:DATA/storyverse.db", the default --database. */
 void sv_roles_default_database(const char *data, char *out, size_t n);
+/* The database URL the options name (the default under --data when none);
+ * the data folder is created for the default. */
+int sv_roles_database_url(const struct sv_roles_common *opts, char *out, size_t n,
+                          struct sv_err *err);
+/* The blob store URL the options name (file:DATA/blobs when none); the data
+ * folder is created for the default. */
+int sv_roles_blobs_url(const struct sv_roles_common *opts, char *out, size_t n, struct sv_err *err);
 /* Starts what a process role runs (opts are the command's own options). */
 typedef int (*sv_roles_start_fn)(struct sv_app *app, const void *opts, struct sv_http_server **http,
                                  struct sv_err *err);
@@ -68,6 +119,10 @@ void sv_roles_story_events(void *ctx, const struct sv_http_request *req,
 /* Only /healthz, /readyz and /metrics: what a worker process serves. */
 extern const struct sv_http_route sv_roles_health_routes[];
 
+/* Marks the event streams of story id (every stream when id is "") to look
+ * at the store again: called for the store's story events. */
+void sv_roles_events_changed(struct sv_app *app, const char *id);
+
 /* Whether kind is a job kind: 1 with a worker for it, 0 known but without
  * a worker yet, -1 unknown. */
 int sv_roles_job_kind(const char *kind);
@@ -84,7 +139,6 @@ int sv_roles_load_previous(struct sv_app *app, const json_t *request, json_t **p
 
 /* Starts n threads taking jobs of app->kind. */
 int sv_roles_workers_start(struct sv_app *app, int n, struct sv_err *err);
-void sv_roles_workers_wake(struct sv_app *app);
 void sv_roles_workers_stop(struct sv_app *app);
 
 /* A random seed for generation when none was given (53 bits, like JSON numbers). */

@@ -15,5 +15,8 @@ int sv_roles_cmd_generate(int argc, char **argv);
 int sv_roles_cmd_migrate(int argc, char **argv);
 int sv_roles_cmd_serve(int argc, char **argv);
 int sv_roles_cmd_worker(int argc, char **argv);
+/* backup and restore, in cmd_backup.c */
+int sv_roles_cmd_backup(int argc, char **argv);
+int sv_roles_cmd_restore(int argc, char **argv);
 
 #endif

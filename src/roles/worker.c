@@ -7,6 +7,7 @@
  * (or this process after a restart) finishes it. Each attempt is counted in
  * the job metrics declared in app.c.
  */
+#include "export/export.h"
 #include "roles/internal.h"
 
 #include <errno.h>
@@ -17,7 +18,15 @@
 
 struct worker {
 	struct sv_app *app;
+	struct sv_roles_held *held; /* this worker's slot in app->held */
 	char name[48];
+};
+
+/* The job a worker holds now, which the heartbeat keeps leased. */
+struct sv_roles_held {
+	struct sv_store_job job;
+	char worker[48];
+	bool active;
 };
 
 /* ---- series: the story a request continues ---- */
@@ -84,6 +93,23 @@ static void fault_delay(const struct sv_app *app)
 		;
 }
 
+/* Renders the story as one HTML page and keeps it as the story's media
+ * "story.html": the bytes in the blob store first, then the row naming them,
+ * so a stored row always has its blob. */
+static int store_html(struct sv_app *app, const char *story_id, const json_t *story,
+                      struct sv_err *err)
+{
+	char *html = sv_export_html(story, err);
+	if (!html)
+		return -1;
+	struct sv_store_media m = {.name = "story.html",
+	                           .content_type = "text/html; charset=utf-8",
+	                           .size = (int64_t)strlen(html)};
+	int rc = sv_store_blob_put(app->blobs, html, strlen(html), m.blob, err);
+	free(html);
+	return rc < 0 ? -1 : sv_store_media_put(app->store, story_id, &m, err);
+}
+
 /* Generates the story of a claimed job and stores it: 0 done, 1 when the
  * lease was lost before the end (another worker finishes it), -1 with err
  * filled on failure. */
@@ -115,6 +141,8 @@ static int run_text_job(struct sv_app *app, const struct sv_store_job *job, cons
 			rc = -1;
 		free(text);
 	}
+	if (rc == 0)
+		rc = store_html(app, job->story_id, story, err);
 	fault_delay(app);
 	/* Stored compact: the API splices it into its answers as it is. */
 	char *dump = rc == 0 ? json_dumps(story, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
@@ -219,6 +247,49 @@ static void handle(struct sv_app *app, const struct sv_store_job *job, const cha
 		       json_pack("{s:s}", "error", ferr.message));
 }
 
+static void hold(struct sv_app *app, struct worker *w, const struct sv_store_job *job)
+{
+	pthread_mutex_lock(&app->lock);
+	w->held->active = job != NULL;
+	if (job)
+		w->held->job = *job;
+	pthread_mutex_unlock(&app->lock);
+}
+
+/* Extends the lease of every job held in this process a few times per lease,
+ * so a job longer than a lease stays with the worker doing it. */
+static void *heartbeat_main(void *arg)
+{
+	struct sv_app *app = arg;
+	int64_t every_ms = app->lease_ms / 3 > 0 ? app->lease_ms / 3 : 1;
+	struct sv_roles_held *jobs = calloc((size_t)app->nworkers, sizeof(*jobs));
+	pthread_mutex_lock(&app->lock);
+	while (jobs && app->heartbeat_running) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		int64_t ns = until.tv_nsec + (every_ms % 1000) * 1000000;
+		until.tv_sec += every_ms / 1000 + ns / 1000000000;
+		until.tv_nsec = ns % 1000000000;
+		pthread_cond_timedwait(&app->heartbeat_wake, &app->lock, &until);
+		int n = app->nworkers;
+		memcpy(jobs, app->held, (size_t)n * sizeof(*jobs));
+		pthread_mutex_unlock(&app->lock);
+		for (int i = 0; i < n; i++) {
+			struct sv_err err;
+			if (jobs[i].active &&
+			    sv_store_job_heartbeat(app->store, &jobs[i].job, jobs[i].worker,
+			                           sv_time_unix_ms(), app->lease_ms, &err) < 0)
+				sv_log(SV_LOG_WARN, "cannot extend a lease",
+				       json_pack("{s:I,s:s}", "job", (json_int_t)jobs[i].job.id,
+				                 "error", err.message));
+		}
+		pthread_mutex_lock(&app->lock);
+	}
+	pthread_mutex_unlock(&app->lock);
+	free(jobs);
+	return NULL;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -234,7 +305,9 @@ static void *worker_main(void *arg)
 		int rc = sv_store_job_claim(app->store, app->kind, w->name, sv_time_unix_ms(),
 		                            app->lease_ms, &job, &err);
 		if (rc == 0) {
+			hold(app, w, &job);
 			handle(app, &job, w->name);
+			hold(app, w, NULL);
 			continue;
 		}
 		if (rc < 0)
@@ -261,15 +334,20 @@ int sv_roles_workers_start(struct sv_app *app, int n, struct sv_err *err)
 	char *end = NULL;
 	long ms = delay ? strtol(delay, &end, 10) : 0;
 	app->fault_delay_ms = delay && *delay && !*end && ms > 0 && ms <= 60000 ? ms : 0;
+	if (n == 0)
+		return 0;
 	app->workers = calloc((size_t)n, sizeof(pthread_t));
-	if (!app->workers)
+	app->held = calloc((size_t)n, sizeof(*app->held));
+	if (!app->workers || !app->held)
 		return sv_err_set(err, "nomem", "", "out of memory");
 	for (int i = 0; i < n; i++) {
 		struct worker *w = calloc(1, sizeof(*w));
 		if (!w)
 			return sv_err_set(err, "nomem", "", "out of memory");
 		w->app = app;
+		w->held = &app->held[i];
 		snprintf(w->name, sizeof(w->name), "%s-%s-%d", app->instance, app->kind, i);
+		snprintf(w->held->worker, sizeof(w->held->worker), "%s", w->name);
 		int rc = pthread_create(&app->workers[i], NULL, worker_main, w);
 		if (rc != 0) {
 			free(w);
@@ -277,14 +355,13 @@ int sv_roles_workers_start(struct sv_app *app, int n, struct sv_err *err)
 		}
 		app->nworkers++;
 	}
+	app->heartbeat_running = true;
+	int rc = pthread_create(&app->heartbeat, NULL, heartbeat_main, app);
+	if (rc != 0) {
+		app->heartbeat_running = false;
+		return sv_err_set(err, "io", "", "cannot start the heartbeat: %s", strerror(rc));
+	}
 	return 0;
-}
-
-void sv_roles_workers_wake(struct sv_app *app)
-{
-	pthread_mutex_lock(&app->lock);
-	pthread_cond_signal(&app->wake);
-	pthread_mutex_unlock(&app->lock);
 }
 
 void sv_roles_workers_stop(struct sv_app *app)
@@ -295,7 +372,17 @@ void sv_roles_workers_stop(struct sv_app *app)
 	pthread_mutex_unlock(&app->lock);
 	for (int i = 0; i < app->nworkers; i++)
 		pthread_join(app->workers[i], NULL);
+	/* After the workers: jobs in hand keep their leases until they finish. */
+	pthread_mutex_lock(&app->lock);
+	bool beating = app->heartbeat_running;
+	app->heartbeat_running = false;
+	pthread_cond_signal(&app->heartbeat_wake);
+	pthread_mutex_unlock(&app->lock);
+	if (beating)
+		pthread_join(app->heartbeat, NULL);
 	free(app->workers);
+	free(app->held);
 	app->workers = NULL;
+	app->held = NULL;
 	app->nworkers = 0;
 }

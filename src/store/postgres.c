@@ -10,6 +10,7 @@
  */
 #include "store/store.h"
 
+#include <errno.h>
 #include <libpq-fe.h>
 #include <poll.h>
 #include <pthread.h>
@@ -37,14 +38,11 @@ enum stmt {
 	ST_STORY_COUNTS,
 	ST_JOBS_QUEUED,
 	ST_PAGE_COUNT,
-	ST_STORIES_OF_LAPSED_DEAD,
-	ST_JOBS_LAPSED_DEAD,
+	ST_REAP_LAPSED_DEAD,
 	ST_JOB_CLAIM,
-	ST_STORY_GENERATING,
 	ST_JOB_HEARTBEAT,
 	ST_PAGE_PUT,
 	ST_JOB_DONE,
-	ST_STORY_READY,
 	ST_JOB_RETRY,
 	ST_JOB_DEAD,
 	ST_STORY_FAILED,
@@ -72,26 +70,33 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_STORY_COUNTS] = "SELECT status, count(*) FROM stories GROUP BY status",
     [ST_JOBS_QUEUED] = "SELECT count(*) FROM jobs WHERE kind = $1 AND state = 'queued'",
     [ST_PAGE_COUNT] = "SELECT count(*) FROM pages WHERE story_id = $1",
-    [ST_STORIES_OF_LAPSED_DEAD] =
-        "WITH s AS (UPDATE stories SET status = 'failed', error = 'the worker stopped during "
-        "its last attempt', updated_at = $1::bigint WHERE id IN (SELECT story_id FROM jobs "
-        "WHERE state = 'running' AND lease_until < $1::bigint AND attempts >= max_attempts) "
-        "RETURNING id) SELECT pg_notify('" NOTIFY_STORY "', id) FROM s",
-    [ST_JOBS_LAPSED_DEAD] = "UPDATE jobs SET state = 'dead', last_error = 'lease lapsed on "
-                            "the last attempt', updated_at = $1::bigint WHERE state = "
-                            "'running' AND lease_until < $1::bigint AND attempts >= "
-                            "max_attempts",
-    [ST_JOB_CLAIM] = "UPDATE jobs SET state = 'running', attempts = attempts + 1, "
-                     "lease_owner = $2, lease_until = $3::bigint + $4::bigint, "
-                     "updated_at = $3::bigint WHERE id = (SELECT id FROM jobs WHERE kind = $1 "
-                     "AND ((state = 'queued' AND run_after <= $3::bigint) OR (state = "
-                     "'running' AND lease_until < $3::bigint)) ORDER BY run_after, id "
-                     "LIMIT 1 FOR UPDATE SKIP LOCKED) "
-                     "RETURNING id, kind, story_id, attempts, max_attempts",
-    [ST_STORY_GENERATING] = "WITH s AS (UPDATE stories SET status = 'generating', "
-                            "updated_at = $2::bigint WHERE id = $1 AND status IN ('queued', "
-                            "'generating') RETURNING id) "
-                            "SELECT pg_notify('" NOTIFY_STORY "', id) FROM s",
+    /* Jobs whose worker vanished during their last attempt, and their stories,
+     * go to the dead letters. */
+    [ST_REAP_LAPSED_DEAD] =
+        "WITH d AS (UPDATE jobs SET state = 'dead', last_error = 'lease lapsed on the last "
+        "attempt', updated_at = $1::bigint WHERE state = 'running' AND lease_until < "
+        "$1::bigint AND attempts >= max_attempts RETURNING story_id), "
+        "s AS (UPDATE stories SET status = 'failed', error = 'the worker stopped during its "
+        "last attempt', updated_at = $1::bigint WHERE id IN (SELECT story_id FROM d) "
+        "RETURNING id) SELECT count(pg_notify('" NOTIFY_STORY "', id)) FROM s",
+    /* One statement: the oldest due queued job, else one whose lease lapsed with
+     * attempts left (each found through its own partial index), leased, and its
+     * story marked generating. Its commit need not wait for the disk: a claim
+     * lost in a crash is a worker that died, and the job runs again; the
+     * durable commit of the job's end flushes the claim with it. */
+    [ST_JOB_CLAIM] =
+        "WITH j AS (UPDATE jobs SET state = 'running', attempts = attempts + 1, "
+        "lease_owner = $2, lease_until = $3::bigint + $4::bigint, updated_at = $3::bigint "
+        "WHERE id = coalesce((SELECT id FROM jobs WHERE kind = $1 AND state = 'queued' AND "
+        "run_after <= $3::bigint ORDER BY run_after, id LIMIT 1 FOR UPDATE SKIP LOCKED), "
+        "(SELECT id FROM jobs WHERE kind = $1 AND state = 'running' AND lease_until < "
+        "$3::bigint AND attempts < max_attempts ORDER BY lease_until, id LIMIT 1 FOR UPDATE "
+        "SKIP LOCKED)) RETURNING id, kind, story_id, attempts, max_attempts), "
+        "s AS (UPDATE stories SET status = 'generating', updated_at = $3::bigint WHERE id IN "
+        "(SELECT story_id FROM j) AND status IN ('queued', 'generating') RETURNING id) "
+        "SELECT j.id, j.kind, j.story_id, j.attempts, j.max_attempts, "
+        "(SELECT count(pg_notify('" NOTIFY_STORY "', id)) FROM s), "
+        "set_config('synchronous_commit', 'off', true) FROM j",
     [ST_JOB_HEARTBEAT] = "UPDATE jobs SET lease_until = $3::bigint + $4::bigint, updated_at = "
                          "$3::bigint WHERE id = $1::bigint AND lease_owner = $2 AND state = "
                          "'running'",
@@ -99,12 +104,15 @@ static const char *const stmt_sql[ST_COUNT] = {
                     "$2::int, $3) ON CONFLICT (story_id, number) DO UPDATE SET page = "
                     "excluded.page RETURNING story_id) "
                     "SELECT pg_notify('" NOTIFY_STORY "', story_id) FROM p",
-    [ST_JOB_DONE] = "UPDATE jobs SET state = 'done', lease_until = NULL, updated_at = "
-                    "$3::bigint WHERE id = $1::bigint AND lease_owner = $2 AND state = "
-                    "'running'",
-    [ST_STORY_READY] = "WITH s AS (UPDATE stories SET status = 'ready', title = $2, story = "
-                       "$3, error = NULL, updated_at = $4::bigint WHERE id = $1 RETURNING id) "
-                       "SELECT pg_notify('" NOTIFY_STORY "', id) FROM s",
+    /* The job done and its story ready, in one statement; no row when the
+     * worker no longer holds the lease. */
+    [ST_JOB_DONE] =
+        "WITH j AS (UPDATE jobs SET state = 'done', lease_until = NULL, "
+        "updated_at = $3::bigint WHERE id = $1::bigint AND lease_owner = $2 AND "
+        "state = 'running' RETURNING story_id), s AS (UPDATE stories SET status = "
+        "'ready', title = $4, story = $5, error = NULL, updated_at = $3::bigint "
+        "WHERE id IN (SELECT story_id FROM j) RETURNING id) "
+        "SELECT (SELECT count(*) FROM j), (SELECT count(pg_notify('" NOTIFY_STORY "', id)) FROM s)",
     [ST_JOB_RETRY] = "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = "
                      "NULL, run_after = $4::bigint, last_error = $5, updated_at = $3::bigint "
                      "WHERE id = $1::bigint AND lease_owner = $2 AND state = 'running'",
@@ -158,6 +166,9 @@ static const char *const migrations[] = {
     " content_type TEXT NOT NULL,"
     " size BIGINT NOT NULL,"
     " PRIMARY KEY (story_id, name));",
+    /* What a claim looks for, in the order it wants it, whatever the number of jobs done. */
+    ("CREATE INDEX jobs_queue ON jobs (kind, run_after, id) WHERE state = 'queued';"
+     "CREATE INDEX jobs_leases ON jobs (kind, lease_until, id) WHERE state = 'running';"),
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SV_STORE_SCHEMA_VERSION,
                "one migration per schema version");
@@ -173,7 +184,8 @@ struct pool {
 	struct conn conns[POOL_SIZE];
 	int free_stack[POOL_SIZE];
 	int nfree;
-	char *url; /* "postgresql://…", for the listener's own connection */
+	char *url;                 /* "postgresql://…", for the listener's own connection */
+	_Atomic int64_t reaped_at; /* when claims last looked for lapsed last attempts */
 	struct listener *listener;
 };
 
@@ -618,35 +630,24 @@ static void read_job(const PGresult *r, struct sv_store_job *out)
 	out->max_attempts = (int)col_int(r, 0, 4);
 }
 
-/* 0 claimed (out filled), 1 none runnable, -1 error; inside a transaction. */
-static int claim_one(struct conn *c, const char *kind, const char *worker, int64_t now,
-                     int64_t lease_ms, struct sv_store_job *out, struct sv_err *err)
-{
-	PGresult *r = run(c, ST_JOB_CLAIM, err, "ssii", kind, worker, now, lease_ms);
-	int rc = !r ? -1 : PQntuples(r) == 0 ? 1 : 0;
-	if (rc == 0)
-		read_job(r, out);
-	PQclear(r);
-	return rc;
-}
+#define REAP_EVERY_MS 1000 /* lapsed last attempts are looked for at most this often */
 
 static int pg_job_claim(void *impl, const char *kind, const char *worker, int64_t now,
                         int64_t lease_ms, struct sv_store_job *out, struct sv_err *err)
 {
 	struct pool *p = impl;
 	struct conn *c = acquire(p);
-	int rc = begin(c, err);
-	/* Jobs whose worker vanished during the last attempt go to the dead letters first. */
+	int rc = 0;
+	if (now - atomic_load(&p->reaped_at) >= REAP_EVERY_MS) {
+		atomic_store(&p->reaped_at, now);
+		rc = changes(run(c, ST_REAP_LAPSED_DEAD, err, "i", now));
+	}
+	PGresult *r =
+	    rc < 0 ? NULL : run(c, ST_JOB_CLAIM, err, "ssii", kind, worker, now, lease_ms);
+	rc = !r ? -1 : PQntuples(r) == 0 ? 1 : 0;
 	if (rc == 0)
-		rc = changes(run(c, ST_STORIES_OF_LAPSED_DEAD, err, "i", now));
-	if (rc >= 0)
-		rc = changes(run(c, ST_JOBS_LAPSED_DEAD, err, "i", now));
-	if (rc >= 0)
-		rc = claim_one(c, kind, worker, now, lease_ms, out, err);
-	if (rc == 0)
-		rc = changes(run(c, ST_STORY_GENERATING, err, "si", out->story_id, now)) < 0 ? -1
-		                                                                             : 0;
-	rc = finish(c, rc, err);
+		read_job(r, out);
+	PQclear(r);
 	release(p, c);
 	return rc;
 }
@@ -676,17 +677,9 @@ static int pg_job_succeed(void *impl, const struct sv_store_job *job, const char
 {
 	struct pool *p = impl;
 	struct conn *c = acquire(p);
-	int rc = begin(c, err);
-	if (rc == 0)
-		rc = changes(run(c, ST_JOB_DONE, err, "isi", job->id, worker, now));
-	if (rc == 1)
-		rc = changes(
-		         run(c, ST_STORY_READY, err, "sssi", job->story_id, title, story, now)) < 0
-		         ? -1
-		         : 0;
-	else if (rc == 0)
-		rc = 1; /* the lease was lost: change nothing */
-	rc = finish(c, rc, err);
+	PGresult *r = run(c, ST_JOB_DONE, err, "isiss", job->id, worker, now, title, story);
+	int rc = !r ? -1 : col_int(r, 0, 0) == 1 ? 0 : 1; /* 1: the lease was lost */
+	PQclear(r);
 	release(p, c);
 	return rc;
 }
@@ -855,6 +848,194 @@ static void listener_stop(struct listener *l)
 	free(l);
 }
 
+/* ---- backup and restore ---- */
+
+/* The tables a snapshot carries, parents first (schema_migrations stays: the
+ * target has migrated itself to the same version). */
+static const char *const snapshot_tables[] = {"stories", "pages", "jobs", "media"};
+
+#define COPY_CHUNK 65536
+
+static void snapshot_path(char *out, size_t n, const char *dir, const char *table)
+{
+	snprintf(out, n, "%s/%s.copy", dir, table);
+}
+
+/* Drains the results that end a COPY: 0 with *rows when it succeeded. */
+static int copy_end(PGconn *pg, int64_t *rows, struct sv_err *err)
+{
+	int rc = 0;
+	PGresult *r;
+	while ((r = PQgetResult(pg)) != NULL) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == 0)
+			rc = pg_err(err, "copy failed", PQresultErrorMessage(r));
+		else if (rows)
+			*rows = strtoll(PQcmdTuples(r), NULL, 10);
+		PQclear(r);
+	}
+	return rc;
+}
+
+/* Reads every row the server sends into f; keeps reading after a failed
+ * write, so the connection stays in step. */
+static int copy_rows_out(PGconn *pg, FILE *f, const char *path, struct sv_err *err)
+{
+	int rc = 0, n;
+	char *buf;
+	while ((n = PQgetCopyData(pg, &buf, 0)) > 0) {
+		if (fwrite(buf, 1, (size_t)n, f) != (size_t)n && rc == 0)
+			rc =
+			    sv_err_set(err, "io", "", "cannot write %s: %s", path, strerror(errno));
+		PQfreemem(buf);
+	}
+	if (n == -2 && rc == 0)
+		rc = pg_err(err, "copy failed", PQerrorMessage(pg));
+	return copy_end(pg, NULL, rc < 0 ? NULL : err) < 0 || rc < 0 ? -1 : 0;
+}
+
+/* COPY table TO STDOUT, in the text format, into dir/table.copy. */
+static int copy_out(struct conn *c, const char *dir, const char *table, struct sv_err *err)
+{
+	char path[4200], sql[64];
+	snapshot_path(path, sizeof(path), dir, table);
+	FILE *f = fopen(path, "wbxe");
+	if (!f)
+		return sv_err_set(err, "io", "", "cannot create %s: %s", path, strerror(errno));
+	snprintf(sql, sizeof(sql), "COPY %s TO STDOUT", table);
+	PGresult *r = PQexec(c->pg, sql);
+	int rc = PQresultStatus(r) == PGRES_COPY_OUT
+	             ? 0
+	             : pg_err(err, "cannot copy out of the database", PQresultErrorMessage(r));
+	PQclear(r);
+	if (rc == 0)
+		rc = copy_rows_out(c->pg, f, path, err);
+	if (fclose(f) != 0 && rc == 0)
+		rc = sv_err_set(err, "io", "", "cannot write %s: %s", path, strerror(errno));
+	return rc;
+}
+
+/* The number of stories the transaction sees, or -1. */
+static int64_t count_stories(struct conn *c, struct sv_err *err)
+{
+	PGresult *r = PQexec(c->pg, "SELECT count(*) FROM stories");
+	int64_t n = -1;
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		n = col_int(r, 0, 0);
+	else
+		pg_err(err, "cannot count stories", PQresultErrorMessage(r));
+	PQclear(r);
+	return n;
+}
+
+/* Copies every table out inside one read-only repeatable-read transaction:
+ * one snapshot of the whole database, however long the copy takes, and no
+ * writer waits for it. */
+static int pg_dump(void *impl, const char *dir, struct sv_err *err)
+{
+	struct pool *p = impl;
+	struct conn *c = acquire(p);
+	int rc = simple(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
+	if (rc == 0) {
+		c->in_tx = true;
+		for (size_t i = 0;
+		     rc == 0 && i < sizeof(snapshot_tables) / sizeof(snapshot_tables[0]); i++)
+			rc = copy_out(c, dir, snapshot_tables[i], err);
+		int64_t n = rc == 0 ? count_stories(c, err) : -1;
+		rc = finish(c, n < 0 ? -1 : n > INT32_MAX ? INT32_MAX : (int)n, err);
+	}
+	release(p, c);
+	return rc;
+}
+
+/* Sends f to a COPY FROM STDIN the server is waiting on; a failed read
+ * aborts the COPY (and so the transaction). */
+static int copy_rows_in(PGconn *pg, FILE *f, const char *path, int64_t *rows, struct sv_err *err)
+{
+	char *buf = malloc(COPY_CHUNK);
+	if (!buf) {
+		PQputCopyEnd(pg, "out of memory");
+		copy_end(pg, NULL, NULL);
+		return sv_err_set(err, "nomem", "", "out of memory");
+	}
+	size_t n;
+	int rc = 0;
+	while (rc == 0 && (n = fread(buf, 1, COPY_CHUNK, f)) > 0)
+		if (PQputCopyData(pg, buf, (int)n) != 1)
+			rc = pg_err(err, "copy failed", PQerrorMessage(pg));
+	free(buf);
+	if (rc == 0 && ferror(f))
+		rc = sv_err_set(err, "io", "", "cannot read %s", path);
+	if (PQputCopyEnd(pg, rc == 0 ? NULL : "the snapshot could not be sent") != 1 && rc == 0)
+		rc = pg_err(err, "copy failed", PQerrorMessage(pg));
+	return copy_end(pg, rows, rc < 0 ? NULL : err) < 0 || rc < 0 ? -1 : 0;
+}
+
+/* COPY table FROM STDIN out of dir/table.copy. COPY writes the identity
+ * columns as given (like OVERRIDING SYSTEM VALUE), so ids and seqs survive. */
+static int copy_in(struct conn *c, const char *dir, const char *table, int64_t *rows,
+                   struct sv_err *err)
+{
+	char path[4200], sql[64];
+	snapshot_path(path, sizeof(path), dir, table);
+	FILE *f = fopen(path, "rbe");
+	if (!f)
+		return sv_err_set(err, "invalid_backup", "", "the database snapshot lacks %s.copy",
+		                  table);
+	snprintf(sql, sizeof(sql), "COPY %s FROM STDIN", table);
+	PGresult *r = PQexec(c->pg, sql);
+	int rc = PQresultStatus(r) == PGRES_COPY_IN
+	             ? 0
+	             : pg_err(err, "cannot copy into the database", PQresultErrorMessage(r));
+	PQclear(r);
+	if (rc == 0)
+		rc = copy_rows_in(c->pg, f, path, rows, err);
+	fclose(f);
+	return rc;
+}
+
+/* Inside the load's transaction: the emptiness check under a lock that keeps
+ * new stories out until commit, the rows, then the identity sequences moved
+ * past the ids that came in. Returns the number of stories loaded, or -1. */
+static int load_locked(struct conn *c, const char *dir, struct sv_err *err)
+{
+	if (simple(c, "LOCK TABLE stories IN EXCLUSIVE MODE", err) < 0)
+		return -1;
+	int64_t n = count_stories(c, err);
+	if (n < 0)
+		return -1;
+	if (n > 0)
+		return sv_err_set(err, "conflict", "database",
+		                  "restore needs an empty database, and this one holds %lld "
+		                  "stories",
+		                  (long long)n);
+	int64_t stories = 0, rows = 0;
+	for (size_t i = 0; i < sizeof(snapshot_tables) / sizeof(snapshot_tables[0]); i++) {
+		if (copy_in(c, dir, snapshot_tables[i], &rows, err) < 0)
+			return -1;
+		if (i == 0)
+			stories = rows;
+	}
+	if (simple(c,
+	           "SELECT setval(pg_get_serial_sequence('stories', 'seq'), (SELECT "
+	           "coalesce(max(seq), 0) + 1 FROM stories), false), "
+	           "setval(pg_get_serial_sequence('jobs', 'id'), (SELECT coalesce(max(id), 0) + 1 "
+	           "FROM jobs), false)",
+	           err) < 0)
+		return -1;
+	return stories > INT32_MAX ? INT32_MAX : (int)stories;
+}
+
+static int pg_load(void *impl, const char *dir, struct sv_err *err)
+{
+	struct pool *p = impl;
+	struct conn *c = acquire(p);
+	int rc = begin(c, err);
+	if (rc == 0)
+		rc = finish(c, load_locked(c, dir, err), err);
+	release(p, c);
+	return rc;
+}
+
 #define PG_OPS(name)                                                                               \
 	{                                                                                          \
 		.scheme = (name), .open = pool_open, .close = pool_close, .ping = pg_ping,         \
@@ -865,7 +1046,7 @@ static void listener_stop(struct listener *l)
 		.job_claim = pg_job_claim, .job_heartbeat = pg_job_heartbeat,                      \
 		.page_put = pg_page_put, .job_succeed = pg_job_succeed, .job_fail = pg_job_fail,   \
 		.media_put = pg_media_put, .media_get = pg_media_get, .media_list = pg_media_list, \
-		.listen = pg_listen,                                                               \
+		.listen = pg_listen, .dump = pg_dump, .load = pg_load,                             \
 	}
 
 /* libpq takes both spellings of the scheme; so do we. */

@@ -69,11 +69,14 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_JOBS_LAPSED_DEAD] = "UPDATE jobs SET state = 'dead', last_error = 'lease lapsed on "
                             "the last attempt', updated_at = ?1 WHERE state = 'running' AND "
                             "lease_until < ?1 AND attempts >= max_attempts",
+    /* The oldest due queued job, else one whose lease lapsed with attempts
+     * left: each found through its own partial index. */
     [ST_JOB_CLAIM] = "UPDATE jobs SET state = 'running', attempts = attempts + 1, "
-                     "lease_owner = ?2, lease_until = ?3 + ?4, updated_at = ?3 "
-                     "WHERE id = (SELECT id FROM jobs WHERE kind = ?1 AND ((state = 'queued' "
-                     "AND run_after <= ?3) OR (state = 'running' AND lease_until < ?3)) "
-                     "ORDER BY run_after, id LIMIT 1) "
+                     "lease_owner = ?2, lease_until = ?3 + ?4, updated_at = ?3 WHERE id = "
+                     "coalesce((SELECT id FROM jobs WHERE kind = ?1 AND state = 'queued' AND "
+                     "run_after <= ?3 ORDER BY run_after, id LIMIT 1), (SELECT id FROM jobs "
+                     "WHERE kind = ?1 AND state = 'running' AND lease_until < ?3 AND attempts "
+                     "< max_attempts ORDER BY lease_until, id LIMIT 1)) "
                      "RETURNING id, kind, story_id, attempts, max_attempts",
     [ST_STORY_GENERATING] = "UPDATE stories SET status = 'generating', updated_at = ?2 "
                             "WHERE id = ?1 AND status IN ('queued', 'generating')",
@@ -135,6 +138,9 @@ static const char *const migrations[] = {
     " content_type TEXT NOT NULL,"
     " size INTEGER NOT NULL,"
     " PRIMARY KEY (story_id, name));",
+    /* What a claim looks for, in the order it wants it, whatever the number of jobs done. */
+    ("CREATE INDEX jobs_queue ON jobs (kind, run_after, id) WHERE state = 'queued';"
+     "CREATE INDEX jobs_leases ON jobs (kind, lease_until, id) WHERE state = 'running';"),
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SV_STORE_SCHEMA_VERSION,
                "one migration per schema version");
@@ -628,6 +634,132 @@ static int sq_media_list(void *impl, const char *story_id, struct sv_store_media
 	return rc;
 }
 
+/* ---- backup and restore ---- */
+
+#define SNAPSHOT_FILE "sqlite.db"
+
+/* The tables a snapshot carries, parents first (schema_migrations stays: the
+ * target has migrated itself to the same version). */
+static const char *const snapshot_tables[] = {"stories", "pages", "jobs", "media"};
+
+static int64_t count_stories(sqlite3 *db, const char *schema)
+{
+	char sql[64];
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s.stories", schema);
+	sqlite3_stmt *st;
+	int64_t n = -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* Copies the database into a new file with the online backup API: one
+ * step(-1) reads every page in a single read transaction, so the copy is
+ * consistent while writers go on (WAL lets them). The copy is switched to a
+ * rollback journal so that the one file is the whole snapshot. */
+static int sq_dump(void *impl, const char *dir, struct sv_err *err)
+{
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/" SNAPSHOT_FILE, dir);
+	sqlite3 *dst = NULL;
+	if (sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK) {
+		db_err(err, dst, "cannot create the snapshot");
+		sqlite3_close(dst);
+		return -1;
+	}
+	struct pool *p = impl;
+	struct conn *c = acquire(p);
+	sqlite3_backup *bk = sqlite3_backup_init(dst, "main", c->db, "main");
+	int step = bk ? sqlite3_backup_step(bk, -1) : SQLITE_ERROR;
+	sqlite3_backup_finish(bk);
+	release(p, c);
+	int64_t n = -1;
+	if (step != SQLITE_DONE)
+		db_err(err, dst, "cannot snapshot the database");
+	else if (sqlite3_exec(dst, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL) != SQLITE_OK ||
+	         (n = count_stories(dst, "main")) < 0)
+		db_err(err, dst, "cannot finish the snapshot");
+	if (sqlite3_close(dst) != SQLITE_OK && n >= 0)
+		n = sv_err_set(err, "database", "", "cannot close the snapshot");
+	return n < 0 ? -1 : n > INT32_MAX ? INT32_MAX : (int)n;
+}
+
+/* The snapshot's tables must be tables (not views that would run its SQL). */
+static int snapshot_check(sqlite3 *db, struct sv_err *err)
+{
+	sqlite3_stmt *st;
+	int have = -1;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT count(*) FROM snap.sqlite_schema WHERE type = 'table' AND "
+	                       "name IN ('stories', 'pages', 'jobs', 'media')",
+	                       -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		have = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (have < 0)
+		return db_err(err, db, "cannot read the snapshot");
+	if (have != 4)
+		return sv_err_set(err, "invalid_backup", "", "the database snapshot lacks tables");
+	return 0;
+}
+
+/* Copies every row of the attached snapshot into the empty database. */
+static int load_rows(sqlite3 *db, struct sv_err *err)
+{
+	int64_t n = count_stories(db, "main");
+	if (n < 0)
+		return db_err(err, db, "cannot count stories");
+	if (n > 0)
+		return sv_err_set(err, "conflict", "database",
+		                  "restore needs an empty database, and this one holds %lld "
+		                  "stories",
+		                  (long long)n);
+	for (size_t i = 0; i < sizeof(snapshot_tables) / sizeof(snapshot_tables[0]); i++) {
+		char sql[128];
+		snprintf(sql, sizeof(sql), "INSERT INTO main.%s SELECT * FROM snap.%s",
+		         snapshot_tables[i], snapshot_tables[i]);
+		if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+			return db_err(err, db, "cannot restore the rows");
+	}
+	n = count_stories(db, "main");
+	return n < 0 ? db_err(err, db, "cannot count stories") : n > INT32_MAX ? INT32_MAX : (int)n;
+}
+
+/* Attaches the snapshot and copies its rows in one write transaction that
+ * also checks the database is empty, so nothing can slip in between; unlike
+ * the backup API in this direction, it leaves the file, its WAL and the
+ * other connections of the pool alone. The ids and sequence numbers come
+ * along, and AUTOINCREMENT moves past them. */
+static int sq_load(void *impl, const char *dir, struct sv_err *err)
+{
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/" SNAPSHOT_FILE, dir);
+	struct pool *p = impl;
+	struct conn *c = acquire(p);
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(c->db, "ATTACH DATABASE ?1 AS snap", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		rc = db_err(err, c->db, "cannot open the snapshot");
+	} else {
+		rc = snapshot_check(c->db, err);
+		if (rc == 0)
+			rc = begin(c, err);
+		if (rc == 0)
+			rc = finish(c, load_rows(c->db, err), err);
+		sqlite3_exec(c->db, "DETACH DATABASE snap", NULL, NULL, NULL);
+	}
+	release(p, c);
+	return rc;
+}
+
 const struct sv_store_ops sv_store_sqlite_ops = {
     .scheme = "sqlite",
     .open = pool_open,
@@ -649,4 +781,6 @@ const struct sv_store_ops sv_store_sqlite_ops = {
     .media_put = sq_media_put,
     .media_get = sq_media_get,
     .media_list = sq_media_list,
+    .dump = sq_dump,
+    .load = sq_load,
 };

@@ -118,6 +118,14 @@ int sv_store_subscribe(struct sv_store *s, sv_store_event_fn fn, void *ctx, stru
 	return rc;
 }
 
+bool sv_store_hears_others(struct sv_store *s)
+{
+	pthread_mutex_lock(&s->lock);
+	bool yes = s->listening;
+	pthread_mutex_unlock(&s->lock);
+	return yes;
+}
+
 int sv_store_ping(struct sv_store *s, struct sv_err *err)
 {
 	return s->ops->ping(s->impl, err);
@@ -236,4 +244,28 @@ int64_t sv_store_backoff_ms(int attempts, int64_t base_ms, int64_t cap_ms)
 	for (int i = 1; i < attempts && d < cap_ms; i++)
 		d *= 2;
 	return d < cap_ms ? d : cap_ms;
+}
+
+/* ---- the backend's side of backup and restore (the archive is backup.c's) ---- */
+
+const char *sv_store_backend(struct sv_store *s)
+{
+	/* "postgres" and "postgresql" are one backend: their dumps are interchangeable. */
+	return strncmp(s->ops->scheme, "postgres", 8) == 0 ? "postgres" : s->ops->scheme;
+}
+
+int sv_store_dump(struct sv_store *s, const char *dir, struct sv_err *err)
+{
+	if (!s->ops->dump)
+		return sv_err_set(err, "unsupported", "database", "the %s store cannot back up",
+		                  s->ops->scheme);
+	return s->ops->dump(s->impl, dir, err);
+}
+
+int sv_store_load(struct sv_store *s, const char *dir, struct sv_err *err)
+{
+	if (!s->ops->load)
+		return sv_err_set(err, "unsupported", "database", "the %s store cannot restore",
+		                  s->ops->scheme);
+	return s->ops->load(s->impl, dir, err);
 }

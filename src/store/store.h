@@ -25,7 +25,7 @@
 struct sv_store;
 
 /* The schema every backend migrates to (each keeps one migration per version). */
-#define SV_STORE_SCHEMA_VERSION 2
+#define SV_STORE_SCHEMA_VERSION 3
 
 #define SV_STORE_ID_LEN 32 /* story ids are 32 lowercase hex characters */
 
@@ -104,6 +104,14 @@ struct sv_store_ops {
 	 * from a thread of the backend's own, until close. NULL when the backend
 	 * has no way to hear other processes (the front then tells only this one). */
 	int (*listen)(void *impl, sv_store_event_fn fn, void *ctx, struct sv_err *err);
+	/* Optional, for backup: writes a consistent snapshot of the whole database
+	 * as files under dir (an empty folder that exists). Returns the number of
+	 * stories in the snapshot, or -1. */
+	int (*dump)(void *impl, const char *dir, struct sv_err *err);
+	/* Optional, for restore: loads what dump of the same backend wrote under
+	 * dir into this database, in one transaction; the database must hold no
+	 * stories ("conflict" if it does). Returns the number of stories loaded, or -1. */
+	int (*load)(void *impl, const char *dir, struct sv_err *err);
 };
 
 /* Opens "sqlite:PATH" (creating the file) or "postgres://USER@HOST:PORT/DB", and
@@ -168,6 +176,10 @@ int sv_store_media_list(struct sv_store *s, const char *story_id, struct sv_stor
  * every event: on PostgreSQL those of all processes, through LISTEN/NOTIFY;
  * on SQLite those of this process. At most 8 subscribers, for the store's life. */
 int sv_store_subscribe(struct sv_store *s, sv_store_event_fn fn, void *ctx, struct sv_err *err);
+/* Whether subscribers hear the changes of other processes too (after a
+ * subscribe on a backend with LISTEN/NOTIFY); when not, those who follow
+ * another process's work must look at the store often. */
+bool sv_store_hears_others(struct sv_store *s);
 
 /* The delay before attempt n+1 (n >= 1): base * 2^(n-1), capped. */
 int64_t sv_store_backoff_ms(int attempts, int64_t base_ms, int64_t cap_ms);
@@ -215,5 +227,40 @@ int sv_store_blob_list(struct sv_blobs *b, int (*fn)(void *ctx, const char *key)
                        struct sv_err *err);
 /* Whether s is a well-formed blob key. */
 bool sv_store_blob_key_valid(const char *s);
+
+/* ---- backup and restore ----
+ *
+ * One archive file (a gzip'd pax tar) holds a consistent snapshot of the
+ * database and every blob. Backup runs beside a live system: the blobs are
+ * listed after the snapshot is taken, and since a blob is stored before any
+ * row names it and never changes, every blob the snapshot names is in the
+ * archive. Restore wants a database of the same backend and schema version
+ * that holds no stories ("conflict" otherwise), and checks every blob against
+ * its key: the archive is untrusted input. */
+
+struct sv_store_backup_info {
+	char backend[16]; /* "sqlite" or "postgres" */
+	int schema_version;
+	int64_t stories, blobs;
+};
+
+/* The backend's name as a backup records it: "sqlite" or "postgres". */
+const char *sv_store_backend(struct sv_store *s);
+/* The backend's own snapshot of the database as files under dir, and its
+ * loading back (see dump and load in struct sv_store_ops): the parts of a
+ * backup that sv_store_backup and sv_store_restore wrap. */
+int sv_store_dump(struct sv_store *s, const char *dir, struct sv_err *err);
+int sv_store_load(struct sv_store *s, const char *dir, struct sv_err *err);
+
+/* Writes the archive to path (through path.tmp, renamed into place only when
+ * whole); info, when not NULL, says what it holds. */
+int sv_store_backup(struct sv_store *s, struct sv_blobs *b, const char *path,
+                    struct sv_store_backup_info *info, struct sv_err *err);
+/* Puts the blobs of the archive at path into b, then its database into s;
+ * a failure leaves s as it was (and at most some blobs, which nothing names). */
+int sv_store_restore(struct sv_store *s, struct sv_blobs *b, const char *path,
+                     struct sv_store_backup_info *info, struct sv_err *err);
+/* Reads only what an archive says it holds, to check it before opening anything. */
+int sv_store_backup_info(const char *path, struct sv_store_backup_info *info, struct sv_err *err);
 
 #endif

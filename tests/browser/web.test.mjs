@@ -184,6 +184,17 @@ describe('web page', { timeout: 10 * TEST_TIMEOUT_MS }, () => {
 			assert.deepEqual(numbers, numbers.map((_, i) => String(i + 1)), 'pages are numbered in order');
 			const text = (await pages.allTextContents()).join('\n');
 			assert.ok(text.includes('Maya'), "the child's name appears in the story");
+
+			/* The page to keep is the worker's HTML export of the same story. */
+			const keep = await page.getAttribute('#save-page', 'href');
+			assert.equal(keep, `/api/v1/stories/${storyId}/media/story.html`);
+			const kept = await page.evaluate(async (href) => {
+				const r = await fetch(href);
+				return { status: r.status, type: r.headers.get('content-type'), text: await r.text() };
+			}, keep);
+			assert.equal(kept.status, 200);
+			assert.match(kept.type, /^text\/html/);
+			assert.ok(kept.text.includes('Maya'), 'the kept page is the same story');
 			await shot(page, '2-story');
 		} finally {
 			await page.context().close();

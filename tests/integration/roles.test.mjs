@@ -1,7 +1,8 @@
 // Roles as processes: a gateway-only server (serve --roles gateway,story) and
 // separate `storyverse worker` processes on the same SQLite file. Stories
 // created through the gateway are written by the workers; a worker killed
-// outright loses its leases to the next one; two workers never write a story
+// outright loses its leases to the next one, while one that is only slow
+// keeps them with heartbeats; two workers never write a story
 // twice; bad flags are one-line usage errors; migrate reports the schema.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -105,6 +106,28 @@ describe('a gateway and a separate worker', () => {
     const m = (await second.request('GET', '/metrics')).text;
     assert.equal(metric(m, 'storyverse_job_attempts_total{kind="text",outcome="succeeded"}'), ids.length);
     await stopClean(second);
+  });
+
+  test('a job longer than its lease stays with its worker: the heartbeat extends the lease', async () => {
+    const slow = await workerOn(dataDir, ['--lease-seconds', '1', '--concurrency', '1'], {
+      STORYVERSE_FAULT_JOB_DELAY_MS: '3000',
+    }).start();
+    const id = await create(gateway, params(60));
+    await waitFor(
+      async () => (await gateway.request('GET', `/api/v1/stories/${id}`)).json.status === 'generating',
+      { what: 'the slow worker to take the job' },
+    );
+    // Without heartbeats this one would take the job over once the first second lapsed.
+    const other = await workerOn(dataDir, ['--lease-seconds', '1']).start();
+    assertPagesOnce(await waitReady(gateway, id));
+    const ok = 'storyverse_job_attempts_total{kind="text",outcome="succeeded"}';
+    const lost = 'storyverse_job_attempts_total{kind="text",outcome="lease_lost"}';
+    const slowMetrics = (await slow.request('GET', '/metrics')).text;
+    const otherMetrics = (await other.request('GET', '/metrics')).text;
+    assert.equal(metric(slowMetrics, ok), 1);
+    assert.equal(metric(slowMetrics, lost), 0);
+    assert.equal(metric(otherMetrics, ok), 0);
+    await Promise.all([stopClean(slow), stopClean(other)]);
   });
 
   test('SIGTERM lets a worker finish the job in hand, then it exits 0', async () => {

@@ -1,7 +1,8 @@
 // Starts the real storyverse binary on a free loopback port with a fresh data
 // folder, for the integration and browser tests. Every wait is bounded.
 // `command` picks the sub-command (default serve; `worker` takes the same
-// --listen and --data and answers /healthz too); `env` adds to its environment.
+// --listen and --data and answers /healthz too); `env` adds to its environment;
+// `wrapper` runs the binary through another command (a shell setting limits).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -60,12 +61,13 @@ export async function waitFor(fn, { timeoutMs = 15000, intervalMs = 50, what = '
 }
 
 export class Server {
-  constructor({ dataDir, args = [], command = 'serve', env = {} } = {}) {
+  constructor({ dataDir, args = [], command = 'serve', env = {}, wrapper = [] } = {}) {
     this.ownsData = !dataDir;
     this.dataDir = dataDir || mkdtempSync(path.join(os.tmpdir(), 'sv-test-'));
     this.args = args;
     this.command = command;
     this.env = env;
+    this.wrapper = wrapper; // a command (and its arguments) that runs the binary, e.g. under limits
     this.stderr = '';
   }
 
@@ -75,11 +77,9 @@ export class Server {
 
   async start() {
     this.port = await freePort();
-    this.proc = spawn(
-      BIN,
-      [this.command, '--listen', `127.0.0.1:${this.port}`, '--data', this.dataDir, ...this.args],
-      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...this.env } },
-    );
+    const argv = [BIN, this.command, '--listen', `127.0.0.1:${this.port}`, '--data', this.dataDir, ...this.args];
+    const [cmd, ...rest] = [...this.wrapper, ...argv];
+    this.proc = spawn(cmd, rest, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...this.env } });
     this.proc.stderr.on('data', (d) => {
       this.stderr += d.toString();
     });
