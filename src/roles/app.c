@@ -33,42 +33,39 @@ static int metrics_declare(struct sv_metrics *m)
 	return 0;
 }
 
+#define DEFAULT_DATABASE "sqlite:%s/storyverse.db" /* %s: --data */
+#define DEFAULT_BLOBS    "file:%s/blobs"
+
 void sv_roles_default_database(const char *data, char *out, size_t n)
 {
-	snprintf(out, n, "sqlite:%s/storyverse.db", data);
+	snprintf(out, n, DEFAULT_DATABASE, data);
 }
 
-static int make_data_dir(const char *data, struct sv_err *err)
+/* given when the option was given; else the default under --data (fmt with
+ * the folder), which is created for it. */
+static int url_or_default(const char *given, const char *data, const char *fmt, char *out, size_t n,
+                          struct sv_err *err)
 {
+	if (given) {
+		snprintf(out, n, "%s", given);
+		return 0;
+	}
 	if (mkdir(data, 0755) < 0 && errno != EEXIST)
 		return sv_err_set(err, "io", "data", "cannot create '%s': %s", data,
 		                  strerror(errno));
+	snprintf(out, n, fmt, data);
 	return 0;
 }
 
 int sv_roles_database_url(const struct sv_roles_common *opts, char *out, size_t n,
                           struct sv_err *err)
 {
-	if (opts->database) {
-		snprintf(out, n, "%s", opts->database);
-		return 0;
-	}
-	if (make_data_dir(opts->data, err) < 0)
-		return -1;
-	sv_roles_default_database(opts->data, out, n);
-	return 0;
+	return url_or_default(opts->database, opts->data, DEFAULT_DATABASE, out, n, err);
 }
 
 int sv_roles_blobs_url(const struct sv_roles_common *opts, char *out, size_t n, struct sv_err *err)
 {
-	if (opts->blobs) {
-		snprintf(out, n, "%s", opts->blobs);
-		return 0;
-	}
-	if (make_data_dir(opts->data, err) < 0)
-		return -1;
-	snprintf(out, n, "file:%s/blobs", opts->data);
-	return 0;
+	return url_or_default(opts->blobs, opts->data, DEFAULT_BLOBS, out, n, err);
 }
 
 /* The store's events, heard from any thread: wake the workers of a kind when a

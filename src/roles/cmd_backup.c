@@ -14,15 +14,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* The common options these commands take (serve's, less --listen and --lease-seconds). */
-#define OPTIONS_USAGE                                                                              \
-	"  --data DIR           where stories are kept (default: ./data)\n"                        \
-	"  --database URL       the store: sqlite:PATH or postgres://USER@HOST:PORT/DB\n"          \
-	"                       (default: sqlite:DATA/storyverse.db)\n"                            \
-	"  --blobs URL          pictures, sound and exports: file:DIR or\n"                        \
-	"                       s3://BUCKET?endpoint=URL&region=REGION (default: "                 \
-	"file:DATA/blobs)\n"                                                                       \
-	"  --log-level LEVEL    debug, info, warn or error (default: info)\n"
+/* The common options these commands take: serve's, less --listen and --lease-seconds. */
+#define OPTIONS_USAGE SV_ROLES_STORE_USAGE SV_ROLES_LOG_USAGE
 
 static const char backup_usage[] =
     "usage: storyverse backup --out FILE [--data DIR] [--database URL] [--blobs URL]\n"

@@ -39,17 +39,20 @@ struct sv_roles_common {
 		"log-level", required_argument, NULL, 'v'                                          \
 	}
 
-/* The usage lines of the common options (after --listen, which differs). */
-#define SV_ROLES_COMMON_USAGE                                                                      \
+/* The usage lines of the common options (after --listen, which differs): those
+ * naming where things are kept, then all of them. */
+#define SV_ROLES_STORE_USAGE                                                                       \
 	"  --data DIR           where stories are kept (default: ./data)\n"                        \
 	"  --database URL       the store: sqlite:PATH or postgres://USER@HOST:PORT/DB\n"          \
 	"                       (default: sqlite:DATA/storyverse.db)\n"                            \
 	"  --blobs URL          pictures, sound and exports: file:DIR or\n"                        \
 	"                       s3://BUCKET?endpoint=URL&region=REGION (default: "                 \
-	"file:DATA/blobs)\n"                                                                       \
+	"file:DATA/blobs)\n"
+#define SV_ROLES_LOG_USAGE "  --log-level LEVEL    debug, info, warn or error (default: info)\n"
+#define SV_ROLES_COMMON_USAGE                                                                      \
+	SV_ROLES_STORE_USAGE                                                                       \
 	"  --lease-seconds N    how long a worker holds a job before another may take it\n"        \
-	"                       (default: 60)\n"                                                   \
-	"  --log-level LEVEL    debug, info, warn or error (default: info)\n"
+	"                       (default: 60)\n" SV_ROLES_LOG_USAGE
 
 /* Handles one of the common options: 0 taken, 2 after a one-line usage
  * error, -1 when ch is not one of them. */

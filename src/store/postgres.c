@@ -235,9 +235,18 @@ static int conn_prepare(struct conn *c, struct sv_err *err)
 	return 0;
 }
 
+/* A connection with a bounded connect, so that nobody waits forever on a
+ * server that cannot be reached. */
+static PGconn *connect_bounded(const char *url)
+{
+	const char *const keys[] = {"dbname", "connect_timeout", NULL};
+	const char *const values[] = {url, "5", NULL};
+	return PQconnectdbParams(keys, values, 1);
+}
+
 static int conn_open(struct conn *c, const char *url, struct sv_err *err)
 {
-	c->pg = PQconnectdb(url);
+	c->pg = connect_bounded(url);
 	if (!c->pg)
 		return sv_err_set(err, "nomem", "", "out of memory");
 	if (PQstatus(c->pg) != CONNECTION_OK)
@@ -764,10 +773,7 @@ static int pg_media_list(void *impl, const char *story_id, struct sv_store_media
 
 static PGconn *listen_connect(const char *url)
 {
-	/* Bounded, so that a stop is never stuck behind an unreachable server. */
-	const char *const keys[] = {"dbname", "connect_timeout", NULL};
-	const char *const values[] = {url, "5", NULL};
-	PGconn *pg = PQconnectdbParams(keys, values, 1);
+	PGconn *pg = connect_bounded(url); /* a stop is never stuck behind a lost server */
 	if (PQstatus(pg) != CONNECTION_OK) {
 		PQfinish(pg);
 		return NULL;

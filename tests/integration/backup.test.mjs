@@ -6,13 +6,12 @@
 // (tests/lib/postgres.mjs). Mistakes on the command line get one line, a
 // non-zero exit, and leave no file or folder behind.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { startPostgres } from '../lib/postgres.mjs';
-import { BIN, Server, loadCatalog, storyParams } from '../lib/server.mjs';
+import { Server, loadCatalog, runBin, storyParams } from '../lib/server.mjs';
 
 const catalog = loadCatalog();
 const params = (i) => storyParams(catalog, i, 7000);
@@ -40,17 +39,7 @@ function start(server) {
   return server.start();
 }
 
-// Runs the binary without blocking the event loop, so the servers keep answering.
-function run(args, timeoutMs = 60000) {
-  return new Promise((resolve) => {
-    const p = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
-  });
-}
+const run = (args, timeoutMs = 60000) => runBin(args, timeoutMs);
 
 async function bytes(server, route) {
   const res = await fetch(`${server.url}${route}`, { signal: AbortSignal.timeout(10000) });

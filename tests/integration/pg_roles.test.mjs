@@ -8,13 +8,12 @@
 // queue as the database has it. Every test gets its own database and data
 // dir; every wait is bounded; processes and dirs go even when a test fails.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { startPostgres } from '../lib/postgres.mjs';
-import { BIN, Server, loadCatalog, sleep, storyParams, waitFor } from '../lib/server.mjs';
+import { Server, loadCatalog, runBin, sleep, storyParams, waitFor } from '../lib/server.mjs';
 
 const catalog = loadCatalog();
 const params = (i = 0) => storyParams(catalog, i, 3000);
@@ -60,17 +59,7 @@ const workerOn = (url, data, args = [], env = {}) =>
 
 const dbName = (url) => new URL(url).pathname.slice(1);
 
-// Runs the binary without blocking the event loop (so exit hooks and timers keep working).
-function run(args, timeoutMs = 20000) {
-  return new Promise((resolve) => {
-    const p = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
-  });
-}
+const run = (args, timeoutMs = 20000) => runBin(args, timeoutMs);
 
 async function create(gateway, p) {
   const r = await gateway.request('POST', '/api/v1/stories', { body: p });

@@ -32,6 +32,19 @@ export function storyParams(catalog, i = 0, seedBase = 0) {
   return { universe, hero: catalog.characters.find((c) => c.universe === universe).id, seed: seedBase + i };
 }
 
+// Runs the binary without blocking the event loop, so servers the test started
+// keep answering (and exit hooks and timers keep working) meanwhile.
+export function runBin(args, timeoutMs = 60000) {
+  return new Promise((resolve) => {
+    const p = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
+  });
+}
+
 export function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();

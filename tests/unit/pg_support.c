@@ -168,3 +168,16 @@ int pg_support_create_db(struct pg_server *pg, char *url, size_t n)
 	snprintf(url, n, "postgres://postgres@127.0.0.1:%d/%s", pg->port, name);
 	return rc;
 }
+
+struct pg_server pg_support_server;
+
+int pg_support_group_setup(void **state)
+{
+	return pg_support_start(&pg_support_server);
+}
+
+int pg_support_group_teardown(void **state)
+{
+	pg_support_stop(&pg_support_server);
+	return 0;
+}

@@ -25,6 +25,11 @@ void pg_support_halt(struct pg_server *pg);
 int pg_support_resume(struct pg_server *pg);
 /* Restarts the server on the same port and data: open connections are dropped. */
 int pg_support_restart(struct pg_server *pg);
+/* The server of a cmocka group that runs on PostgreSQL: its group setup and
+ * teardown start and stop it. */
+extern struct pg_server pg_support_server;
+int pg_support_group_setup(void **state);
+int pg_support_group_teardown(void **state);
 /* Creates an empty database and writes its postgres:// URL into url. */
 int pg_support_create_db(struct pg_server *pg, char *url, size_t n);
 

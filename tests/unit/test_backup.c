@@ -38,8 +38,6 @@ struct fixture {
 	bool postgres;
 };
 
-static struct pg_server pg; /* the server of the postgres group */
-
 static const char *id_of(int i)
 {
 	static char ids[16][33];
@@ -56,7 +54,7 @@ static int open_side(struct fixture *f, struct side *side, const char *name)
 	struct sv_err err;
 	if (!f->postgres)
 		snprintf(side->url, sizeof(side->url), "sqlite:%s/%s.db", f->dir, name);
-	else if (pg_support_create_db(&pg, side->url, sizeof(side->url)) < 0)
+	else if (pg_support_create_db(&pg_support_server, side->url, sizeof(side->url)) < 0)
 		return -1;
 	snprintf(side->blobs_url, sizeof(side->blobs_url), "file:%s/%s-blobs", f->dir, name);
 	side->s = sv_store_open(side->url, &err);
@@ -108,17 +106,6 @@ static int teardown(void **state)
 	int rc = system(cmd) == 0 ? 0 : -1;
 	free(f);
 	return rc;
-}
-
-static int start_postgres(void **state)
-{
-	return pg_support_start(&pg);
-}
-
-static int stop_postgres(void **state)
-{
-	pg_support_stop(&pg);
-	return 0;
 }
 
 static void put_media(struct side *side, const char *id, const char *name, const char *type,
@@ -722,7 +709,7 @@ int main(void)
 	const struct CMUnitTest sqlite_tests[] = {BACKUP_TESTS(setup_sqlite)};
 	const struct CMUnitTest postgres_tests[] = {BACKUP_TESTS(setup_postgres)};
 	int failed = cmocka_run_group_tests_name("sqlite", sqlite_tests, NULL, NULL);
-	failed +=
-	    cmocka_run_group_tests_name("postgres", postgres_tests, start_postgres, stop_postgres);
+	failed += cmocka_run_group_tests_name("postgres", postgres_tests, pg_support_group_setup,
+	                                      pg_support_group_teardown);
 	return failed;
 }

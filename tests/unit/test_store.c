@@ -26,8 +26,6 @@ struct fixture {
 	struct sv_store *s;
 };
 
-static struct pg_server pg; /* the server of the postgres group */
-
 static int open_store(struct fixture *f, void **state)
 {
 	struct sv_err err;
@@ -55,7 +53,7 @@ static int setup_sqlite(void **state)
 static int setup_postgres(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	if (pg_support_create_db(&pg, f->url, sizeof(f->url)) < 0) {
+	if (pg_support_create_db(&pg_support_server, f->url, sizeof(f->url)) < 0) {
 		free(f);
 		return -1;
 	}
@@ -74,17 +72,6 @@ static int teardown(void **state)
 	}
 	free(f);
 	return rc;
-}
-
-static int start_postgres(void **state)
-{
-	return pg_support_start(&pg);
-}
-
-static int stop_postgres(void **state)
-{
-	pg_support_stop(&pg);
-	return 0;
 }
 
 static const char *id_of(int i)
@@ -141,7 +128,7 @@ static void reconnects_after_restart(void **state)
 	struct fixture *f = *state;
 	struct sv_err err;
 	assert_int_equal(sv_store_story_create(f->s, id_of(0), "{}", "text", 3, 1, &err), 0);
-	assert_int_equal(pg_support_restart(&pg), 0);
+	assert_int_equal(pg_support_restart(&pg_support_server), 0);
 	/* Every pooled connection was dropped; each call must reconnect, not fail. */
 	for (int i = 0; i < 8; i++)
 		assert_int_equal(sv_store_ping(f->s, &err), 0);
@@ -330,12 +317,12 @@ static void errors_while_down_then_recovers(void **state)
 	struct fixture *f = *state;
 	struct sv_err err = {0};
 	struct sv_store_job job;
-	pg_support_halt(&pg);
+	pg_support_halt(&pg_support_server);
 	assert_int_equal(sv_store_ping(f->s, &err), -1);
 	assert_string_equal(err.code, "database");
 	assert_int_equal(sv_store_story_create(f->s, id_of(0), "{}", "text", 3, 1, &err), -1);
 	assert_int_equal(sv_store_job_claim(f->s, "text", "w", 10, 100, &job, &err), -1);
-	assert_int_equal(pg_support_resume(&pg), 0);
+	assert_int_equal(pg_support_resume(&pg_support_server), 0);
 	assert_int_equal(sv_store_story_create(f->s, id_of(0), "{}", "text", 3, 1, &err), 0);
 	assert_int_equal(sv_store_job_claim(f->s, "text", "w", 10, 100, &job, &err), 0);
 	assert_int_equal(count_rows(f, "SELECT count(*) FROM jobs"), 1);
@@ -412,7 +399,7 @@ static void *open_one(void *arg)
 static void concurrent_opens_migrate_once(void **state)
 {
 	struct fixture f = {0};
-	assert_int_equal(pg_support_create_db(&pg, f.url, sizeof(f.url)), 0);
+	assert_int_equal(pg_support_create_db(&pg_support_server, f.url, sizeof(f.url)), 0);
 	enum { OPENERS = 4 };
 	struct opener o[OPENERS];
 	pthread_t t[OPENERS];
@@ -569,7 +556,7 @@ int main(void)
 	    cmocka_unit_test(concurrent_opens_migrate_once),
 	};
 	int failed = cmocka_run_group_tests_name("sqlite", sqlite_tests, NULL, NULL);
-	failed +=
-	    cmocka_run_group_tests_name("postgres", postgres_tests, start_postgres, stop_postgres);
+	failed += cmocka_run_group_tests_name("postgres", postgres_tests, pg_support_group_setup,
+	                                      pg_support_group_teardown);
 	return failed;
 }
