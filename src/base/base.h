@@ -68,6 +68,10 @@ void sv_rng_seed(struct sv_rng *r, uint64_t seed);
 uint64_t sv_rng_next(struct sv_rng *r);
 /* Uniform in [0, n); n must be > 0. */
 uint32_t sv_rng_below(struct sv_rng *r, uint32_t n);
+/* Uniform in [0, 1), 53 bits. */
+double sv_rng_unit(struct sv_rng *r);
+/* Uniform in [lo, hi). */
+double sv_rng_range(struct sv_rng *r, double lo, double hi);
 /* A stable 64-bit hash of bytes (FNV-1a), for deriving seeds from strings. */
 uint64_t sv_hash64(const void *data, size_t len, uint64_t seed);
 

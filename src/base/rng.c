@@ -106,3 +106,13 @@ int sv_random_hex(char *out, size_t nbytes)
 	out[2 * nbytes] = '\0';
 	return 0;
 }
+
+double sv_rng_unit(struct sv_rng *r)
+{
+	return (double)(sv_rng_next(r) >> 11) * 0x1p-53;
+}
+
+double sv_rng_range(struct sv_rng *r, double lo, double hi)
+{
+	return lo + (hi - lo) * sv_rng_unit(r);
+}

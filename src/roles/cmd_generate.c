@@ -70,7 +70,7 @@ static const struct {
 		    sizeof(((struct sv_story_params *)0)->member)                                  \
 	}
     F("hero", hero),   F("sidekick", sidekick), F("theme", theme),     F("moral", moral),
-    F("age", age),     F("length", length),     F("name", child_name), F("pronouns", pronouns),
+    F("age", age),     F("length", length),     F("style", style),     F("name", child_name), F("pronouns", pronouns),
     F("rival", rival), F("mentor", mentor),     F("mode", mode),       F("culture", culture),
 #undef F
 };

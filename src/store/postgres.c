@@ -43,6 +43,7 @@ enum stmt {
 	ST_JOB_HEARTBEAT,
 	ST_PAGE_PUT,
 	ST_JOB_DONE,
+	ST_JOB_HAND_ON,
 	ST_JOB_RETRY,
 	ST_JOB_DEAD,
 	ST_STORY_FAILED,
@@ -110,9 +111,21 @@ static const char *const stmt_sql[ST_COUNT] = {
         "WITH j AS (UPDATE jobs SET state = 'done', lease_until = NULL, "
         "updated_at = $3::bigint WHERE id = $1::bigint AND lease_owner = $2 AND "
         "state = 'running' RETURNING story_id), s AS (UPDATE stories SET status = "
-        "'ready', title = $4, story = $5, error = NULL, updated_at = $3::bigint "
+        "'ready', title = coalesce($4, title), story = coalesce($5, story), error = NULL, "
+        "updated_at = $3::bigint "
         "WHERE id IN (SELECT story_id FROM j) RETURNING id) "
         "SELECT (SELECT count(*) FROM j), (SELECT count(pg_notify('" NOTIFY_STORY "', id)) FROM s)",
+    /* The job done, the story's text kept, and its next job queued (and
+     * announced), in one statement; no row when the lease was lost. */
+    [ST_JOB_HAND_ON] =
+        "WITH j AS (UPDATE jobs SET state = 'done', lease_until = NULL, updated_at = $3::bigint "
+        "WHERE id = $1::bigint AND lease_owner = $2 AND state = 'running' RETURNING story_id, "
+        "max_attempts), s AS (UPDATE stories SET title = coalesce($4, title), story = "
+        "coalesce($5, story), updated_at = $3::bigint WHERE id IN (SELECT story_id FROM j)), "
+        "n AS (INSERT INTO jobs (kind, story_id, state, max_attempts, run_after, created_at, "
+        "updated_at) SELECT $6, story_id, 'queued', max_attempts, $3::bigint, $3::bigint, "
+        "$3::bigint FROM j RETURNING kind) "
+        "SELECT (SELECT count(*) FROM j), (SELECT count(pg_notify('" NOTIFY_JOB "', kind)) FROM n)",
     [ST_JOB_RETRY] = "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = "
                      "NULL, run_after = $4::bigint, last_error = $5, updated_at = $3::bigint "
                      "WHERE id = $1::bigint AND lease_owner = $2 AND state = 'running'",
@@ -693,6 +706,20 @@ static int pg_job_succeed(void *impl, const struct sv_store_job *job, const char
 	return rc;
 }
 
+static int pg_job_hand_on(void *impl, const struct sv_store_job *job, const char *worker,
+                          const char *title, const char *story, const char *next_kind, int64_t now,
+                          struct sv_err *err)
+{
+	struct pool *p = impl;
+	struct conn *c = acquire(p);
+	PGresult *r =
+	    run(c, ST_JOB_HAND_ON, err, "isisss", job->id, worker, now, title, story, next_kind);
+	int rc = !r ? -1 : col_int(r, 0, 0) == 1 ? 0 : 1; /* 1: the lease was lost */
+	PQclear(r);
+	release(p, c);
+	return rc;
+}
+
 static int pg_job_fail(void *impl, const struct sv_store_job *job, const char *worker,
                        const char *message, int64_t now, int64_t retry_at, struct sv_err *err)
 {
@@ -1050,9 +1077,10 @@ static int pg_load(void *impl, const char *dir, struct sv_err *err)
 		.story_delete = pg_story_delete, .story_counts = pg_story_counts,                  \
 		.jobs_queued = pg_jobs_queued, .page_count = pg_page_count,                        \
 		.job_claim = pg_job_claim, .job_heartbeat = pg_job_heartbeat,                      \
-		.page_put = pg_page_put, .job_succeed = pg_job_succeed, .job_fail = pg_job_fail,   \
-		.media_put = pg_media_put, .media_get = pg_media_get, .media_list = pg_media_list, \
-		.listen = pg_listen, .dump = pg_dump, .load = pg_load,                             \
+		.page_put = pg_page_put, .job_succeed = pg_job_succeed,                            \
+		.job_hand_on = pg_job_hand_on, .job_fail = pg_job_fail, .media_put = pg_media_put, \
+		.media_get = pg_media_get, .media_list = pg_media_list, .listen = pg_listen,       \
+		.dump = pg_dump, .load = pg_load,                                                  \
 	}
 
 /* libpq takes both spellings of the scheme; so do we. */

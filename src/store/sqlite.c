@@ -35,6 +35,7 @@ enum stmt {
 	ST_PAGE_PUT,
 	ST_JOB_DONE,
 	ST_STORY_READY,
+	ST_STORY_TEXT,
 	ST_JOB_RETRY,
 	ST_JOB_DEAD,
 	ST_STORY_FAILED,
@@ -86,7 +87,10 @@ static const char *const stmt_sql[ST_COUNT] = {
                     "ON CONFLICT (story_id, number) DO UPDATE SET page = excluded.page",
     [ST_JOB_DONE] = "UPDATE jobs SET state = 'done', lease_until = NULL, updated_at = ?3 "
                     "WHERE id = ?1 AND lease_owner = ?2 AND state = 'running'",
-    [ST_STORY_READY] = "UPDATE stories SET status = 'ready', title = ?2, story = ?3, "
+    [ST_STORY_TEXT] = "UPDATE stories SET title = coalesce(?2, title), story = coalesce(?3, "
+                      "story), updated_at = ?4 WHERE id = ?1",
+    [ST_STORY_READY] = "UPDATE stories SET status = 'ready', title = coalesce(?2, title), "
+                       "story = coalesce(?3, story), "
                        "error = NULL, updated_at = ?4 WHERE id = ?1",
     [ST_JOB_RETRY] = "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = "
                      "NULL, run_after = ?4, last_error = ?5, updated_at = ?3 WHERE id = ?1 "
@@ -558,6 +562,31 @@ static int sq_job_succeed(void *impl, const struct sv_store_job *job, const char
 	return rc;
 }
 
+static int sq_job_hand_on(void *impl, const struct sv_store_job *job, const char *worker,
+                          const char *title, const char *story, const char *next_kind, int64_t now,
+                          struct sv_err *err)
+{
+	struct pool *p = impl;
+	struct conn *c = acquire(p);
+	int rc = begin(c, err);
+	if (rc == 0)
+		rc = exec(c, bind(c, ST_JOB_DONE, "isi", job->id, worker, now), err);
+	if (rc == 1)
+		rc = exec(c, bind(c, ST_STORY_TEXT, "sssi", job->story_id, title, story, now), err);
+	if (rc >= 0 && rc != 0)
+		rc = exec(c,
+		          bind(c, ST_JOB_INSERT, "ssii", next_kind, job->story_id,
+		               (int64_t)job->max_attempts, now),
+		          err) < 0
+		         ? -1
+		         : 0;
+	else if (rc == 0)
+		rc = 1; /* the lease was lost (or the story deleted): change nothing */
+	rc = finish(c, rc, err);
+	release(p, c);
+	return rc;
+}
+
 static int sq_job_fail(void *impl, const struct sv_store_job *job, const char *worker,
                        const char *message, int64_t now, int64_t retry_at, struct sv_err *err)
 {
@@ -777,6 +806,7 @@ const struct sv_store_ops sv_store_sqlite_ops = {
     .job_heartbeat = sq_job_heartbeat,
     .page_put = sq_page_put,
     .job_succeed = sq_job_succeed,
+    .job_hand_on = sq_job_hand_on,
     .job_fail = sq_job_fail,
     .media_put = sq_media_put,
     .media_get = sq_media_get,

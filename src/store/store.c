@@ -211,6 +211,16 @@ int sv_store_job_succeed(struct sv_store *s, const struct sv_store_job *job, con
 	return rc;
 }
 
+int sv_store_job_hand_on(struct sv_store *s, const struct sv_store_job *job, const char *worker,
+                         const char *title, const char *story, const char *next_kind, int64_t now,
+                         struct sv_err *err)
+{
+	int rc = s->ops->job_hand_on(s->impl, job, worker, title, story, next_kind, now, err);
+	if (rc == 0)
+		local_event(s, SV_STORE_EVENT_JOB, next_kind);
+	return rc;
+}
+
 int sv_store_job_fail(struct sv_store *s, const struct sv_store_job *job, const char *worker,
                       const char *message, int64_t now, int64_t retry_at, struct sv_err *err)
 {

@@ -92,6 +92,9 @@ struct sv_store_ops {
 	                struct sv_err *err);
 	int (*job_succeed)(void *impl, const struct sv_store_job *job, const char *worker,
 	                   const char *title, const char *story, int64_t now, struct sv_err *err);
+	int (*job_hand_on)(void *impl, const struct sv_store_job *job, const char *worker,
+	                   const char *title, const char *story, const char *next_kind, int64_t now,
+	                   struct sv_err *err);
 	int (*job_fail)(void *impl, const struct sv_store_job *job, const char *worker,
 	                const char *message, int64_t now, int64_t retry_at, struct sv_err *err);
 	int (*media_put)(void *impl, const char *story_id, const struct sv_store_media *m,
@@ -153,10 +156,18 @@ int sv_store_job_heartbeat(struct sv_store *s, const struct sv_store_job *job, c
 /* Stores one page; storing the same page again replaces it, never duplicates it. */
 int sv_store_page_put(struct sv_store *s, const char *story_id, int number, const char *page,
                       struct sv_err *err);
-/* Marks the job done and its story ready with the story text, atomically.
+/* Marks the job done and its story ready with the story text (NULL title or
+ * story keeps what an earlier job stored), atomically.
  * 1 when the worker no longer holds the lease (nothing changes). */
 int sv_store_job_succeed(struct sv_store *s, const struct sv_store_job *job, const char *worker,
                          const char *title, const char *story, int64_t now, struct sv_err *err);
+/* Marks the job done, stores the story's title and text (NULL keeps what is
+ * there) and queues its next job of next_kind, atomically: the story stays
+ * generating until the last job of its pipeline succeeds. 1 when the worker
+ * no longer holds the lease (nothing changes). */
+int sv_store_job_hand_on(struct sv_store *s, const struct sv_store_job *job, const char *worker,
+                         const char *title, const char *story, const char *next_kind, int64_t now,
+                         struct sv_err *err);
 /* Records a failed attempt: the job is queued again at retry_at, or, after
  * its last attempt, dead-lettered and its story marked failed. */
 int sv_store_job_fail(struct sv_store *s, const struct sv_store_job *job, const char *worker,

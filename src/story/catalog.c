@@ -597,6 +597,15 @@ static int load_length(struct loader *L, void *entry, const json_t *obj)
 	return 0;
 }
 
+static int load_style(struct loader *L, void *entry, const json_t *obj)
+{
+	struct sv_style *s = entry;
+	s->id = need_id(L, obj, "id");
+	s->name = need_str(L, obj, "name");
+	need_str(L, obj, "description");
+	return L->failed ? -1 : 0;
+}
+
 static int load_options(struct loader *L)
 {
 	struct sv_catalog *c = L->c;
@@ -604,11 +613,14 @@ static int load_options(struct loader *L)
 	const json_t *doc = c->docs[DOC_OPTIONS];
 	const json_t *ages = need_array(L, doc, "ages", 1);
 	const json_t *lengths = need_array(L, doc, "lengths", 1);
-	if (!ages || !lengths)
+	const json_t *styles = need_array(L, doc, "styles", 1);
+	if (!ages || !lengths || !styles)
 		return -1;
 	if (LOAD_LIST(L, ages, "ages", "age", struct sv_age, load_age, c->ages, c->n_ages) < 0 ||
 	    LOAD_LIST(L, lengths, "lengths", "length", struct sv_length, load_length, c->lengths,
-	              c->n_lengths) < 0)
+	              c->n_lengths) < 0 ||
+	    LOAD_LIST(L, styles, "styles", "style", struct sv_style, load_style, c->styles,
+	              c->n_styles) < 0)
 		return -1;
 	L->where[0] = '\0';
 	if (!sv_story_find_age(c, "6-8") || !sv_story_find_length(c, "bedtime"))
@@ -974,7 +986,13 @@ static json_t *public_doc(const struct sv_catalog *c)
 		json_decref(doc);
 		return NULL;
 	}
-	if (!doc || json_object_size(doc) != 8 || public_extras(doc, c) < 0) {
+	if (doc && json_object_set_new(doc, "styles",
+	                               public_list(json_object_get(c->docs[DOC_OPTIONS], "styles"),
+	                                           tkeys, COUNT(tkeys), lang)) < 0) {
+		json_decref(doc);
+		return NULL;
+	}
+	if (!doc || json_object_size(doc) != 9 || public_extras(doc, c) < 0) {
 		json_decref(doc);
 		return NULL;
 	}
@@ -1079,6 +1097,7 @@ void sv_story_catalog_free(struct sv_catalog *c)
 	free(c->morals);
 	free(c->ages);
 	free(c->lengths);
+	free(c->styles);
 	free(c->cultures);
 	json_decref(c->public_doc);
 	for (int d = 0; d < DOC_N; d++)
@@ -1109,6 +1128,7 @@ FIND(sv_story_find_theme, struct sv_theme, themes, n_themes)
 FIND(sv_story_find_moral, struct sv_moral, morals, n_morals)
 FIND(sv_story_find_age, struct sv_age, ages, n_ages)
 FIND(sv_story_find_length, struct sv_length, lengths, n_lengths)
+FIND(sv_story_find_style, struct sv_style, styles, n_styles)
 FIND(sv_story_find_culture, struct sv_culture, cultures, n_cultures)
 
 static const struct sv_pronoun pronouns[] = {

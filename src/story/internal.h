@@ -85,6 +85,11 @@ struct sv_culture {
 	const json_t *obj;
 };
 
+/* An art style for the pictures: the illustrator draws it; the story only names it. */
+struct sv_style {
+	const char *id, *name;
+};
+
 struct sv_age {
 	const char *id, *name;
 	int level; /* 1..3 */
@@ -117,6 +122,8 @@ struct sv_catalog {
 	size_t n_ages;
 	struct sv_length *lengths;
 	size_t n_lengths;
+	struct sv_style *styles;
+	size_t n_styles;
 	struct sv_culture *cultures;
 	size_t n_cultures;
 	const json_t *beats; /* the root of beats.json */
@@ -135,6 +142,7 @@ const struct sv_theme *sv_story_find_theme(const struct sv_catalog *c, const cha
 const struct sv_moral *sv_story_find_moral(const struct sv_catalog *c, const char *id);
 const struct sv_age *sv_story_find_age(const struct sv_catalog *c, const char *id);
 const struct sv_length *sv_story_find_length(const struct sv_catalog *c, const char *id);
+const struct sv_style *sv_story_find_style(const struct sv_catalog *c, const char *id);
 const struct sv_culture *sv_story_find_culture(const struct sv_catalog *c, const char *id);
 
 /* ---- templates (template.c) ---- */

@@ -48,7 +48,8 @@ enum list_kind {
 	LIST_MORALS,
 	LIST_AGES,
 	LIST_LENGTHS,
-	LIST_CULTURES
+	LIST_CULTURES,
+	LIST_STYLES
 };
 
 static const char *list_id(const struct sv_catalog *c, enum list_kind k, size_t i)
@@ -68,6 +69,8 @@ static const char *list_id(const struct sv_catalog *c, enum list_kind k, size_t 
 		return i < c->n_lengths ? c->lengths[i].id : NULL;
 	case LIST_CULTURES:
 		return i < c->n_cultures ? c->cultures[i].id : NULL;
+	case LIST_STYLES:
+		return i < c->n_styles ? c->styles[i].id : NULL;
 	}
 	return NULL;
 }
@@ -313,6 +316,10 @@ static int check_choices(const struct sv_catalog *c, struct sv_story_params *p, 
 		set_id(p->length, "bedtime");
 	else if (!sv_story_find_length(c, p->length))
 		return unknown_id(c, LIST_LENGTHS, "length", p->length, err);
+	if (!p->style[0])
+		set_id(p->style, c->styles[0].id);
+	else if (!sv_story_find_style(c, p->style))
+		return unknown_id(c, LIST_STYLES, "style", p->style, err);
 	if (p->culture[0] && !sv_story_find_culture(c, p->culture))
 		return unknown_id(c, LIST_CULTURES, "culture", p->culture, err);
 	return 0;
@@ -776,6 +783,7 @@ static const struct field {
     FIELD(moral, F_ID, LIST_MORALS),
     FIELD(age, F_ID, LIST_AGES),
     FIELD(length, F_ID, LIST_LENGTHS),
+    FIELD(style, F_ID, LIST_STYLES),
     FIELD(child_name, F_NAME, 0),
     FIELD(seed, F_SEED, 0),
     FIELD(rival, F_ID, LIST_CHARACTERS),
@@ -1059,14 +1067,15 @@ static int keep_cast(struct sv_story_params *p, const struct sv_story_params *pp
 	} kept[] = {
 #define K(m) {#m, offsetof(struct sv_story_params, m), sizeof(((struct sv_story_params *)0)->m)}
 	    K(mode),     K(hero),    K(sidekick), K(rival),  K(mentor),
-	    K(pronouns), K(culture), K(age),      K(length),
+	    K(pronouns), K(culture), K(age),      K(length), K(style),
 #undef K
 	};
 	for (size_t i = 0; i < COUNT(kept); i++) {
 		char *dst = (char *)p + kept[i].offset;
 		const char *before = (const char *)pp + kept[i].offset;
-		int free_choice =
-		    strcmp(kept[i].field, "age") == 0 || strcmp(kept[i].field, "length") == 0;
+		int free_choice = strcmp(kept[i].field, "age") == 0 ||
+		                  strcmp(kept[i].field, "length") == 0 ||
+		                  strcmp(kept[i].field, "style") == 0;
 		if (free_choice && dst[0])
 			continue; /* an older child, a longer story: both are fine */
 		if (keep(dst, kept[i].size, before, kept[i].field, err) < 0)
@@ -1132,7 +1141,8 @@ json_t *sv_story_params_to_json(const struct sv_story_params *p)
 		return json_decref(o), NULL;
 	int bad = set_optional(o, "rival", p->rival) || set_optional(o, "mentor", p->mentor) ||
 	          set_optional(o, "culture", p->culture) ||
-	          set_optional(o, "continue_from", p->continue_from);
+	          set_optional(o, "continue_from", p->continue_from) ||
+	          set_optional(o, "style", p->style);
 	if (!bad && p->custom.name[0])
 		bad = json_object_set_new(o, "custom", custom_json(&p->custom)) < 0;
 	if (bad) {

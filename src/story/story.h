@@ -66,6 +66,7 @@ struct sv_story_params {
 	char moral[SV_STORY_ID_MAX];
 	char age[SV_STORY_ID_MAX];    /* "3-5", "6-8", "9-12" */
 	char length[SV_STORY_ID_MAX]; /* "bedtime", "chapter", "epic" */
+	char style[SV_STORY_ID_MAX];  /* the pictures' art style: "watercolour", "flat", "crayon" */
 	char child_name[SV_STORY_NAME_MAX];
 	uint64_t seed;                /* at most 2^53 - 1 so it survives JSON everywhere */
 	char rival[SV_STORY_ID_MAX];  /* a friendly rival: competes, then helps */

@@ -517,6 +517,42 @@ static void events_reach_subscribers(void **state)
 		sv_store_close(writer);
 }
 
+/* A pipeline: the text job hands the story on to an image job; the story is
+ * ready only when the last job succeeds, with the text the first one stored. */
+static void hand_on_queues_the_next_kind(void **state)
+{
+	struct fixture *f = *state;
+	struct sv_err err;
+	assert_int_equal(sv_store_story_create(f->s, id_of(3), "{}", "text", 3, 1, &err), 0);
+	struct sv_store_job job;
+	assert_int_equal(sv_store_job_claim(f->s, "text", "w1", 2, 1000, &job, &err), 0);
+	/* Only the lease holder hands on. */
+	assert_int_equal(sv_store_job_hand_on(f->s, &job, "w2", "T", "{}", "image", 3, &err), 1);
+	assert_int_equal(
+	    sv_store_job_hand_on(f->s, &job, "w1", "Title", "{\"p\":1}", "image", 3, &err), 0);
+	struct sv_store_story s = {0};
+	assert_int_equal(sv_store_story_get(f->s, id_of(3), &s, &err), 0);
+	assert_string_equal(s.status, "generating");
+	assert_string_equal(s.title, "Title");
+	sv_store_story_clear(&s);
+	int64_t queued = 0;
+	assert_int_equal(sv_store_jobs_queued(f->s, "image", &queued, &err), 0);
+	assert_int_equal(queued, 1);
+	assert_int_equal(sv_store_job_claim(f->s, "text", "w1", 4, 1000, &job, &err), 1);
+
+	struct sv_store_job img;
+	assert_int_equal(sv_store_job_claim(f->s, "image", "w3", 4, 1000, &img, &err), 0);
+	assert_string_equal(img.story_id, id_of(3));
+	assert_int_equal(img.attempts, 1);
+	assert_int_equal(img.max_attempts, 3);
+	assert_int_equal(sv_store_job_succeed(f->s, &img, "w3", NULL, NULL, 5, &err), 0);
+	assert_int_equal(sv_store_story_get(f->s, id_of(3), &s, &err), 0);
+	assert_string_equal(s.status, "ready");
+	assert_string_equal(s.title, "Title");
+	assert_string_equal(s.story, "{\"p\":1}");
+	sv_store_story_clear(&s);
+}
+
 static void backoff_doubles_and_caps(void **state)
 {
 	assert_int_equal(sv_store_backoff_ms(1, 1000, 60000), 1000);
@@ -539,7 +575,8 @@ static void backoff_doubles_and_caps(void **state)
 	    cmocka_unit_test_setup_teardown(concurrent_claims_take_each_job_once, setup,           \
 	                                    teardown),                                             \
 	    cmocka_unit_test_setup_teardown(media_round_trip_and_cascade, setup, teardown),        \
-	    cmocka_unit_test_setup_teardown(events_reach_subscribers, setup, teardown)
+	    cmocka_unit_test_setup_teardown(events_reach_subscribers, setup, teardown),            \
+	    cmocka_unit_test_setup_teardown(hand_on_queues_the_next_kind, setup, teardown)
 
 int main(void)
 {
