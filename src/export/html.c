@@ -63,6 +63,9 @@ static const char page_css[] =
     ".cast .name{font-weight:bold}\n"
     ".cast .about{color:var(--soft)}\n"
     ".page p{margin:0 0 1rem}\n"
+    "img.picture,img.cover{display:block;width:100%;height:auto;border-radius:10px;"
+    "margin:0 0 1rem}\n"
+    "img.cover{max-width:28rem;margin:0 auto 1.5rem}\n"
     "h2.chapter{text-align:center;color:var(--accent);font-size:1.5rem;margin:2.5rem 0 1rem}\n"
     ".page p:last-of-type{margin-bottom:0}\n"
     ".page .number{display:block;text-align:center;color:var(--soft);font-size:.9rem;"
@@ -229,6 +232,35 @@ static void put_cast(struct writer *w, const json_t *cast, const struct labels *
 	put(w, "</ul>\n</section>\n");
 }
 
+/* A picture the story names ({"image","alt"}): only a plain relative path
+ * beside the page, so the page can show nothing from elsewhere. */
+static bool picture_path_ok(const char *path)
+{
+	size_t n = path ? strlen(path) : 0;
+	return n > 0 && n < 128 && path[0] != '/' && !strstr(path, "..") &&
+	       strspn(path, "abcdefghijklmnopqrstuvwxyz0123456789._/-") == n;
+}
+
+static void put_picture(struct writer *w, const json_t *picture, const char *cls, int width,
+                        int height)
+{
+	const char *image = string_member(picture, "image");
+	const char *alt = string_member(picture, "alt");
+	if (!picture_path_ok(image))
+		return;
+	put(w, "<img class=\"");
+	put(w, cls);
+	put(w, "\" src=\"");
+	put_escaped(w, image);
+	put(w, "\" alt=\"");
+	put_escaped(w, alt ? alt : "");
+	put(w, "\" width=\"");
+	put_int(w, width);
+	put(w, "\" height=\"");
+	put_int(w, height);
+	put(w, "\">\n");
+}
+
 static void put_pages(struct writer *w, const json_t *pages, const struct labels *l)
 {
 	size_t i;
@@ -250,6 +282,7 @@ static void put_pages(struct writer *w, const json_t *pages, const struct labels
 		put(w, " ");
 		put_int(w, n);
 		put(w, "\">\n");
+		put_picture(w, json_object_get(p, "picture"), "picture", 1024, 768);
 		put_paragraphs(w, string_member(p, "text"));
 		put(w, "<span class=\"number\" aria-hidden=\"true\">");
 		put_int(w, n);
@@ -278,7 +311,8 @@ char *sv_export_html(const json_t *story, struct sv_err *err)
 	put(&w, "\">\n<head>\n<meta charset=\"utf-8\">\n"
 	        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 	        "<meta http-equiv=\"Content-Security-Policy\" "
-	        "content=\"default-src 'none'; style-src 'unsafe-inline'\">\n<title>");
+	        "content=\"default-src 'none'; style-src 'unsafe-inline'; img-src 'self' "
+	        "file:\">\n<title>");
 	put_escaped(&w, title);
 	put(&w, "</title>\n<style>\n");
 	put(&w, page_css);
@@ -293,6 +327,7 @@ char *sv_export_html(const json_t *story, struct sv_err *err)
 		put(&w, "</p>\n");
 	}
 	put(&w, "</header>\n");
+	put_picture(&w, json_object_get(story, "cover"), "cover", 768, 1024);
 	put_cast(&w, json_object_get(story, "cast"), l);
 	put_pages(&w, json_object_get(story, "pages"), l);
 	put(&w, "<p class=\"end\">");

@@ -254,6 +254,35 @@ static void test_null_story_and_null_err(void **state)
 	json_decref(story);
 }
 
+static void test_pictures_are_shown_with_alt_text(void **state)
+{
+	json_t *story = load(sample_story);
+	json_t *pages = json_object_get(story, "pages");
+	json_object_set_new(json_array_get(pages, 0), "picture",
+	                    json_pack("{s:s,s:s}", "image", "images/page-01.png", "alt",
+	                              "Pip the fox <at> the meadow"));
+	/* Anything but a plain relative path is left out: the page shows nothing from elsewhere. */
+	json_object_set_new(
+	    json_array_get(pages, 1), "picture",
+	    json_pack("{s:s,s:s}", "image", "https://example.com/x.png", "alt", "x"));
+	json_object_set_new(json_array_get(pages, 2), "picture",
+	                    json_pack("{s:s,s:s}", "image", "../secret.png", "alt", "x"));
+	json_object_set_new(
+	    story, "cover",
+	    json_pack("{s:s,s:s}", "image", "images/cover.png", "alt", "The cover"));
+	char *html = sv_export_html(story, NULL);
+	assert_non_null(html);
+	assert_non_null(strstr(html, "<img class=\"cover\" src=\"images/cover.png\" alt=\"The "
+	                             "cover\" width=\"768\" height=\"1024\">"));
+	assert_non_null(strstr(html, "<img class=\"picture\" src=\"images/page-01.png\" "
+	                             "alt=\"Pip the fox &lt;at&gt; the meadow\""));
+	assert_int_equal(count(html, "<img "), 2);
+	assert_null(strstr(html, "example.com"));
+	assert_null(strstr(html, "secret"));
+	free(html);
+	json_decref(story);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -264,6 +293,7 @@ int main(void)
 	    cmocka_unit_test(test_chapters_get_escaped_headings),
 	    cmocka_unit_test(test_cast_and_details_are_shown),
 	    cmocka_unit_test(test_page_is_self_contained),
+	    cmocka_unit_test(test_pictures_are_shown_with_alt_text),
 	    cmocka_unit_test(test_output_is_deterministic),
 	    cmocka_unit_test(test_missing_pages_is_an_error),
 	    cmocka_unit_test(test_bad_documents_are_errors),
