@@ -3,6 +3,7 @@
 #   - time to generate one story from the command line (mean of N runs);
 #   - time from POST to a ready story through the server;
 #   - GET /api/v1/stories/{id} throughput and p99 latency at 64 connections (wrk);
+#   - milliseconds to draw a page's picture and a cover, per art style, one core;
 #   - no-op jobs per second through the job queue, 1, 2 and 4 workers, on SQLite
 #     and on a throwaway PostgreSQL with its default (durable) commit settings.
 # Everything runs on loopback and stops by itself.
@@ -17,6 +18,8 @@ CONNECTIONS=${BENCH_CONNECTIONS:-64}
 THREADS=${BENCH_THREADS:-1}
 GOAL_P99_MS=5
 QUEUE_BIN=${STORYVERSE_QUEUE_BENCH:-build/bench/storyverse-queue-bench}
+PICTURES_BIN=${STORYVERSE_ILLUSTRATE_BENCH:-build/bench/storyverse-illustrate-bench}
+GOAL_PAGE_MS=150
 QUEUE_JOBS=${BENCH_QUEUE_JOBS:-5000}
 QUEUE_WORKERS=(1 2 4)
 GOAL_QUEUE_JOBS_S=2000
@@ -40,7 +43,7 @@ gen_ms() {
 	local length=$1 start end
 	start=$(now_ns)
 	for ((i = 0; i < RUNS; i++)); do
-		"$BIN" generate --universe "$universe" --hero "$hero" --length "$length" --seed "$i" \
+		"$BIN" generate --no-images --universe "$universe" --hero "$hero" --length "$length" --seed "$i" \
 			--name Sam --out "$tmp/gen" >/dev/null 2>&1
 	done
 	end=$(now_ns)
@@ -78,7 +81,13 @@ p99_ms=$(to_ms "$p99" | awk '{printf "%.3f", $1}')
 p50_ms=$(to_ms "$p50" | awk '{printf "%.3f", $1}')
 errors=$(awk '/Non-2xx|Socket errors/ {print}' "$tmp/wrk.txt")
 
-# 3. The job queue alone: claim + succeed of no-op jobs. The program checks that
+# 3. Pictures, on one core (taskset keeps the drawing on one CPU).
+taskset -c 0 "$PICTURES_BIN" --stories "${BENCH_PICTURE_STORIES:-8}" >"$tmp/pictures.txt"
+picture_ms() { awk -v k="$1" -v s="style=$2" '$1 == k && $2 == s { sub("ms=", "", $3); print $3 }' "$tmp/pictures.txt"; }
+slowest_page=$(awk '$1 == "page" { sub("ms=", "", $3); if ($3 > m) m = $3 } END { print m + 0 }' "$tmp/pictures.txt")
+pictures_verdict=$(awk -v m="$slowest_page" -v g="$GOAL_PAGE_MS" 'BEGIN { print (m <= g ? "met" : "missed") }')
+
+# 4. The job queue alone: claim + succeed of no-op jobs. The program checks that
 # every job ran exactly once and exits 1 otherwise; a failure fails the bench.
 queue_failed=""
 workers_list=$(IFS=,; echo "${QUEUE_WORKERS[*]}")
@@ -115,6 +124,11 @@ printf '%-52s %14s\n' "GET /api/v1/stories/{id} throughput, $CONNECTIONS conns" 
 printf '%-52s %11s ms\n' "GET /api/v1/stories/{id} p50 latency" "$p50_ms"
 printf '%-52s %11s ms\n' "GET /api/v1/stories/{id} p99 latency (goal < ${GOAL_P99_MS} ms)" "$p99_ms"
 printf '%-52s %14s\n' "p99 goal" "$verdict"
+for style in watercolour flat crayon; do
+	printf '%-52s %11s ms\n' "draw one 1024x768 page, $style (1 core)" "$(picture_ms page "$style")"
+	printf '%-52s %11s ms\n' "draw one 768x1024 cover, $style (1 core)" "$(picture_ms cover "$style")"
+done
+printf '%-52s %14s\n' "page goal (<= ${GOAL_PAGE_MS} ms in every style)" "$pictures_verdict"
 printf '%-52s %14s\n' "queue: $QUEUE_JOBS no-op jobs, claim + succeed" ""
 printf '%-52s %14s\n' "  SQLite $(queue_field settings sqlite version): WAL, synchronous=normal" ""
 queue_rows sqlite SQLite

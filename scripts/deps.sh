@@ -8,7 +8,7 @@ packages=(
 	build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
 	clang-format clang-tidy
 	libjansson-dev libmicrohttpd-dev libsqlite3-dev libpq-dev libcmocka-dev
-	libsodium-dev libcurl4-openssl-dev libarchive-dev
+	libsodium-dev libcurl4-openssl-dev libcairo2-dev libpango1.0-dev libarchive-dev
 	postgresql
 	wrk curl bc chromium ca-certificates
 )

@@ -20,6 +20,7 @@ static const struct command {
     {"restore", sv_roles_cmd_restore, "put a backup into an empty database and blob store"},
     {"generate", sv_roles_cmd_generate, "write one story into a folder"},
     {"catalog", sv_roles_cmd_catalog, "print the universes, characters, themes and morals"},
+    {"sheet", sv_roles_cmd_sheet, "draw a character's sheet: every expression"},
     {"eval", sv_roles_cmd_eval, "measure how a sample of stories reads, per age band"},
 };
 

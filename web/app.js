@@ -26,6 +26,7 @@
 		moral: 'moral',
 		age: 'age',
 		length: 'length',
+		style: 'style',
 		child_name: 'child-name',
 		pronouns: 'pronouns',
 		culture: 'culture',
@@ -82,6 +83,7 @@
 		moral: 'morals',
 		age: 'ages',
 		length: 'lengths',
+		style: 'styles',
 	};
 
 	const $ = (id) => document.getElementById(id);
@@ -325,6 +327,7 @@
 		fillSelect($('moral'), catalog.morals || [], { empty: 'Surprise me' });
 		fillSelect($('age'), catalog.ages || [], { label: ageLabel, empty: 'No preference' });
 		fillSelect($('length'), catalog.lengths || [], { label: lengthLabel, empty: 'No preference' });
+		fillSelect($('style'), catalog.styles || []);
 		fillSelect($('culture'), catalog.cultures || [], { empty: 'None' });
 		const worldLabel = (u) => capitalise(nameOf(u));
 		fillSelect($('universe2'), catalog.universes || [], { label: worldLabel });
@@ -422,7 +425,7 @@
 
 	function readForm() {
 		const body = { universe: $('universe').value, hero: $('hero').value };
-		for (const name of ['sidekick', 'theme', 'moral', 'age', 'length']) {
+		for (const name of ['sidekick', 'theme', 'moral', 'age', 'length', 'style']) {
 			if ($(name).value)
 				body[name] = $(name).value;
 		}
@@ -710,6 +713,16 @@
 		);
 		$('story-cast').hidden = cast.length === 0;
 
+		/* Pictures, when the story has them, come from its media. */
+		const media = (name) => `/api/v1/stories/${encodeURIComponent(s.id)}/media/${name}`;
+		const picture = (p, className, width, height) =>
+			p && typeof p.image === 'string' && /^images\/[a-z0-9.-]+\.png$/.test(p.image)
+				? el('img', { className, src: media(p.image), alt: p.alt || '', width, height, loading: 'lazy' })
+				: null;
+		const cover = picture(doc.cover, 'book-cover', 768, 1024);
+		$('story-cover').replaceChildren(...(cover ? [cover] : []));
+		$('story-cover').hidden = !cover;
+
 		const pages = Array.isArray(doc.pages) ? doc.pages : [];
 		$('story-pages').replaceChildren(
 			...pages.flatMap((p, i) => {
@@ -717,6 +730,7 @@
 				const page = el(
 					'section',
 					{ className: 'page', 'aria-label': `Page ${n}`, dataset: { testid: 'page', page: String(n) } },
+					picture(p.picture, 'page-picture', 1024, 768),
 					...paragraphs(p.text),
 					el('span', { className: 'page-number', 'aria-hidden': 'true', text: String(n) })
 				);

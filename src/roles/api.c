@@ -311,11 +311,28 @@ static const char *media_type(const char *stored)
 	return "application/octet-stream";
 }
 
-static int valid_media_name(const char *name)
+/* The folders media may sit in (pictures now; narration later). */
+static const char *const media_dirs[] = {SV_ROLES_PICTURES_DIR};
+
+static int valid_media_part(const char *part)
 {
-	size_t n = strlen(name);
-	return n > 0 && n < sizeof(((struct sv_store_media *)0)->name) && name[0] != '.' &&
-	       strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+	size_t n = strlen(part);
+	return n > 0 && n < sizeof(((struct sv_store_media *)0)->name) && part[0] != '.' &&
+	       strspn(part, "abcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+/* The media name a request names: "story.html", or "images/page-01.png"
+ * when dir is given; 0, or -1 when it cannot be a media name. */
+static int media_name(const char *dir, const char *file, char out[64])
+{
+	if (!valid_media_part(file))
+		return -1;
+	if (!dir)
+		return snprintf(out, 64, "%s", file) < 64 ? 0 : -1;
+	for (size_t i = 0; i < sizeof(media_dirs) / sizeof(media_dirs[0]); i++)
+		if (strcmp(dir, media_dirs[i]) == 0)
+			return snprintf(out, 64, "%s/%s", dir, file) < 64 ? 0 : -1;
+	return -1;
 }
 
 /* Whether the story of a media request exists: 0, or -1 with the answer set. */
@@ -367,22 +384,26 @@ static void list_media(void *ctx, const struct sv_http_request *req, struct sv_h
 
 /* The bytes of one media file. Its ETag is its blob key, so a client that has
  * it already gets 304 without the bytes being read. */
-static void get_media(void *ctx, const struct sv_http_request *req, struct sv_http_response *res)
+static void send_media(struct sv_app *app, const struct sv_http_request *req,
+                       struct sv_http_response *res, const char *dir, const char *file)
 {
-	struct sv_app *app = ctx;
-	const char *id = req->params[0], *name = req->params[1];
+	const char *id = req->params[0];
 	if (media_story(app, id, res) < 0)
 		return;
 	struct sv_store_media m;
 	struct sv_err err;
-	int rc = valid_media_name(name) ? sv_store_media_get(app->store, id, name, &m, &err) : 1;
+	char name[64];
+	int rc = media_name(dir, file, name) == 0
+	             ? sv_store_media_get(app->store, id, name, &m, &err)
+	             : 1;
 	if (rc < 0) {
 		store_failure(res, &err);
 		return;
 	}
 	if (rc == 1) {
-		sv_http_error(res, 404, "not_found", "name", "story '%s' has no media '%.60s'", id,
-		              name);
+		sv_http_error(res, 404, "not_found", "name",
+		              "story '%s' has no media '%.40s%s%.60s'", id, dir ? dir : "",
+		              dir ? "/" : "", file);
 		return;
 	}
 	char etag[SV_BLOB_KEY_LEN + 3];
@@ -401,6 +422,16 @@ static void get_media(void *ctx, const struct sv_http_request *req, struct sv_ht
 	res->content_type = media_type(m.content_type);
 	sv_http_set_header(res, "ETag", etag);
 	sv_http_set_header(res, "Cache-Control", "no-cache");
+}
+
+static void get_media(void *ctx, const struct sv_http_request *req, struct sv_http_response *res)
+{
+	send_media(ctx, req, res, NULL, req->params[1]);
+}
+
+static void get_media_in(void *ctx, const struct sv_http_request *req, struct sv_http_response *res)
+{
+	send_media(ctx, req, res, req->params[1], req->params[2]);
 }
 
 static void web_index(void *ctx, const struct sv_http_request *req, struct sv_http_response *res)
@@ -422,6 +453,7 @@ const struct sv_http_route sv_roles_routes[] = {
     {"GET", "/api/v1/stories/{id}/events", sv_roles_story_events, 0},
     {"GET", "/api/v1/stories/{id}/media", list_media, 0},
     {"GET", "/api/v1/stories/{id}/media/{name}", get_media, 0},
+    {"GET", "/api/v1/stories/{id}/media/{dir}/{name}", get_media_in, 0},
     {"GET", "/healthz", healthz, 0},
     {"GET", "/readyz", readyz, 0},
     {"GET", "/metrics", metrics, 0},

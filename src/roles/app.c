@@ -68,6 +68,14 @@ int sv_roles_blobs_url(const struct sv_roles_common *opts, char *out, size_t n, 
 	return url_or_default(opts->blobs, opts->data, DEFAULT_BLOBS, out, n, err);
 }
 
+bool sv_roles_takes_kind(const struct sv_app *app, const char *kind)
+{
+	for (int i = 0; i < app->nkinds; i++)
+		if (!*kind || strcmp(kind, app->kinds[i]) == 0)
+			return true;
+	return false;
+}
+
 /* The store's events, heard from any thread: wake the workers of a kind when a
  * job of theirs comes, and the streams of a story when it moves on. */
 static void on_store_event(void *ctx, enum sv_store_event event, const char *payload)
@@ -75,7 +83,7 @@ static void on_store_event(void *ctx, enum sv_store_event event, const char *pay
 	struct sv_app *app = ctx;
 	if (event == SV_STORE_EVENT_STORY) {
 		sv_roles_events_changed(app, payload);
-	} else if (app->kind && (!*payload || strcmp(payload, app->kind) == 0)) {
+	} else if (sv_roles_takes_kind(app, payload)) {
 		pthread_mutex_lock(&app->lock);
 		pthread_cond_broadcast(&app->wake);
 		pthread_mutex_unlock(&app->lock);
@@ -89,13 +97,15 @@ int sv_roles_app_open(struct sv_app *app, const struct sv_roles_common *opts, st
 	pthread_cond_init(&app->heartbeat_wake, NULL);
 	pthread_mutex_init(&app->follow_lock, NULL);
 	app->lease_ms = opts->lease_s > 0 ? (int64_t)opts->lease_s * 1000 : SV_JOB_LEASE_MS;
+	app->images = !opts->no_images;
 	if (sv_random_hex(app->instance, 4) < 0)
 		strcpy(app->instance, "local");
 	if (!(app->catalog = sv_story_catalog_new("en", err)))
 		return -1;
-	json_t *doc = sv_story_catalog_json(app->catalog);
-	app->catalog_json = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	json_decref(doc);
+	app->catalog_doc = sv_story_catalog_json(app->catalog);
+	app->catalog_json = app->catalog_doc
+	                        ? json_dumps(app->catalog_doc, JSON_COMPACT | JSON_PRESERVE_ORDER)
+	                        : NULL;
 	if (!app->catalog_json)
 		return sv_err_set(err, "nomem", "", "cannot render the catalog");
 	char database[4200], blobs[4200];
@@ -117,6 +127,7 @@ void sv_roles_app_close(struct sv_app *app)
 	sv_story_catalog_free(app->catalog);
 	sv_metrics_free(app->metrics);
 	free(app->catalog_json);
+	json_decref(app->catalog_doc);
 	pthread_cond_destroy(&app->wake);
 	pthread_cond_destroy(&app->heartbeat_wake);
 	pthread_mutex_destroy(&app->follow_lock);

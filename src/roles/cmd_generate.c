@@ -1,6 +1,7 @@
 /*
  * `storyverse generate`: makes one story from the command line into a folder
- * (story.json and story.html), with a progress bar when stderr is a terminal.
+ * (story.json, story.html and the pictures under images/), with a progress
+ * bar when stderr is a terminal.
  * Every story option has a flag; --continue DIR writes the next episode of the
  * story in DIR. Errors are one line naming the flag, exit status 2.
  */
@@ -20,8 +21,10 @@ static const char usage[] =
     "usage: storyverse generate --universe ID --hero ID [options] --out DIR\n"
     "       storyverse generate --continue DIR [options] --out DIR2\n"
     "\n"
-    "Writes DIR/story.json and DIR/story.html. The same options and seed give the\n"
-    "same story, byte for byte. Run `storyverse catalog` to see the ids.\n"
+    "Writes DIR/story.json, DIR/story.html and the pictures: DIR/images/cover.png and\n"
+    "page-01.png, page-02.png ... (1024x768), each with a 320-pixel .thumb.png. The\n"
+    "same options and seed give the same story and pictures, byte for byte. Run\n"
+    "`storyverse catalog` to see the ids.\n"
     "\n"
     "  --universe ID    the world the story happens in; give it twice for a fusion,\n"
     "                   two or three times for a hopping journey\n"
@@ -44,6 +47,8 @@ static const char usage[] =
     "  --moral ID       what the story shows (default: chosen by the seed)\n"
     "  --age AGE        3-5, 6-8 or 9-12 (default: 6-8)\n"
     "  --length LEN     bedtime, chapter or epic (default: bedtime)\n"
+    "  --style STYLE    the pictures: watercolour, flat or crayon (default: watercolour)\n"
+    "  --no-images      write the words only, without drawing the pictures\n"
     "  --name NAME      the child's name, who joins the adventure\n"
     "  --pronouns P     she, he or they: how the story speaks of the child (default: they)\n"
     "  --culture ID     the family's traditions, woven in: a greeting, a favourite food,\n"
@@ -69,9 +74,10 @@ static const struct {
 		flag, #member, offsetof(struct sv_story_params, member),                           \
 		    sizeof(((struct sv_story_params *)0)->member)                                  \
 	}
-    F("hero", hero),   F("sidekick", sidekick), F("theme", theme),     F("moral", moral),
-    F("age", age),     F("length", length),     F("style", style),     F("name", child_name), F("pronouns", pronouns),
-    F("rival", rival), F("mentor", mentor),     F("mode", mode),       F("culture", culture),
+    F("hero", hero),         F("sidekick", sidekick), F("theme", theme),   F("moral", moral),
+    F("age", age),           F("length", length),     F("style", style),   F("name", child_name),
+    F("pronouns", pronouns), F("rival", rival),       F("mentor", mentor), F("mode", mode),
+    F("culture", culture),
 #undef F
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
@@ -117,7 +123,7 @@ static int mkdirs(const char *path)
 	return mkdir(tmp, 0755) < 0 && errno != EEXIST ? -1 : 0;
 }
 
-static int write_file(const char *dir, const char *name, const char *text)
+static int write_bytes(const char *dir, const char *name, const void *data, size_t n)
 {
 	char path[4200];
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
@@ -126,14 +132,50 @@ static int write_file(const char *dir, const char *name, const char *text)
 	FILE *f = fopen(tmp, "wb");
 	if (!f)
 		return -1;
-	size_t n = strlen(text);
-	int ok = fwrite(text, 1, n, f) == n;
+	int ok = fwrite(data, 1, n, f) == n;
 	ok &= fclose(f) == 0;
 	if (!ok || rename(tmp, path) < 0) {
 		unlink(tmp);
 		return -1;
 	}
 	return 0;
+}
+
+static int write_file(const char *dir, const char *name, const char *text)
+{
+	return write_bytes(dir, name, text, strlen(text));
+}
+
+/* Keeps a picture in the output folder (sv_roles_file_fn). */
+static int put_picture(void *ctx, const char *name, const char *content_type, const void *data,
+                       size_t len, struct sv_err *err)
+{
+	if (write_bytes(ctx, name, data, len) < 0)
+		return sv_err_set(err, "io", "out", "cannot write '%s/%s': %s", (const char *)ctx,
+		                  name, strerror(errno));
+	return 0;
+}
+
+static void picture_progress(void *ctx, int done, int total)
+{
+	progress(NULL, done, total);
+}
+
+/* Draws the story's pictures into out/images. */
+static int draw_pictures(const struct sv_catalog *c, const json_t *story, const char *out,
+                         struct sv_err *err)
+{
+	char dir[4200];
+	snprintf(dir, sizeof(dir), "%s/" SV_ROLES_PICTURES_DIR, out);
+	json_t *catalog = sv_story_catalog_json(c);
+	int rc = catalog ? 0 : sv_err_set(err, "nomem", "", "out of memory");
+	if (rc == 0 && mkdirs(dir) < 0)
+		rc = sv_err_set(err, "io", "out", "cannot create '%s': %s", dir, strerror(errno));
+	if (rc == 0)
+		rc = sv_roles_pictures_draw(story, catalog, put_picture, (void *)out,
+		                            isatty(STDERR_FILENO) ? picture_progress : NULL, err);
+	json_decref(catalog);
+	return rc;
 }
 
 static int parse_seed(const char *s, uint64_t *out)
@@ -149,12 +191,17 @@ static int parse_seed(const char *s, uint64_t *out)
 	return 0;
 }
 
-static int emit(const struct sv_catalog *c, const struct sv_story_params *p, const char *out)
+static int emit(const struct sv_catalog *c, const struct sv_story_params *p, const char *out,
+                bool images)
 {
 	struct sv_err err;
 	sv_err_clear(&err);
 	json_t *story =
 	    sv_story_generate(c, p, isatty(STDERR_FILENO) ? progress : NULL, NULL, &err);
+	if (story && images && sv_roles_pictures_describe(story, &err) < 0) {
+		json_decref(story);
+		story = NULL;
+	}
 	char *json = story ? sv_story_dump(story) : NULL;
 	char *html = story ? sv_export_html(story, &err) : NULL;
 	int rc = 0;
@@ -166,6 +213,9 @@ static int emit(const struct sv_catalog *c, const struct sv_story_params *p, con
 	           write_file(out, "story.html", html) < 0) {
 		sv_roles_usage_error("generate", "--out: cannot write to '%s': %s", out,
 		                     strerror(errno));
+		rc = 1;
+	} else if (images && draw_pictures(c, story, out, &err) < 0) {
+		sv_roles_usage_error("generate", "pictures: %s", err.message);
 		rc = 1;
 	}
 	free(json);
@@ -180,9 +230,10 @@ struct request {
 	int seed_given;
 	const char *out;
 	const char *continue_dir; /* the folder of the episode to continue, or NULL */
+	bool no_images;
 };
 
-enum { OPT_SEED = 256, OPT_OUT, OPT_HELP, OPT_CUSTOM, OPT_UNIVERSE, OPT_CONTINUE };
+enum { OPT_SEED = 256, OPT_OUT, OPT_HELP, OPT_CUSTOM, OPT_UNIVERSE, OPT_CONTINUE, OPT_NO_IMAGES };
 
 /* Handles one option; returns 0, or the exit status (2 for a usage error). */
 static int take_option(struct request *rq, int ch, char **argv)
@@ -233,6 +284,9 @@ static int take_option(struct request *rq, int ch, char **argv)
 	case OPT_CONTINUE:
 		rq->continue_dir = optarg;
 		return 0;
+	case OPT_NO_IMAGES:
+		rq->no_images = true;
+		return 0;
 	default:
 		return sv_roles_bad_option("generate", ch, argv);
 	}
@@ -248,6 +302,7 @@ static int parse_args(int argc, char **argv, struct request *rq)
 	    {"custom", required_argument, NULL, OPT_CUSTOM},
 	    {"universe", required_argument, NULL, OPT_UNIVERSE},
 	    {"continue", required_argument, NULL, OPT_CONTINUE},
+	    {"no-images", no_argument, NULL, OPT_NO_IMAGES},
 	};
 	struct option opts[NFIELDS + sizeof(extra) / sizeof(extra[0]) + 1];
 	for (size_t i = 0; i < NFIELDS; i++)
@@ -328,7 +383,7 @@ int sv_roles_cmd_generate(int argc, char **argv)
 		sv_roles_usage_error("generate", "--%s: %s", flag_of(err.field), err.message);
 		rc = 2;
 	} else {
-		rc = emit(c, &rq.p, rq.out);
+		rc = emit(c, &rq.p, rq.out, !rq.no_images);
 	}
 	sv_story_catalog_free(c);
 	return rc;

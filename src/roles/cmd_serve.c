@@ -22,12 +22,12 @@ static const char usage[] =
     "\n"
     "Serves the web page and the API, and writes the stories, all in one process.\n"
     "  --listen ADDR:PORT   where to listen (default: 127.0.0.1:8080)\n" SV_ROLES_COMMON_USAGE
-    "  --roles LIST         roles to run, comma-separated: gateway, story, text\n"
+    "  --roles LIST         roles to run, comma-separated: gateway, story, text, image\n"
     "                       (default: all; gateway,story serves the API without workers)\n"
     "  --threads N          HTTP threads (default: one per CPU core)\n"
     "  --workers N          story-writing threads; 0 only takes requests (default: 2)\n";
 
-enum { ROLE_GATEWAY = 1, ROLE_STORY = 2, ROLE_TEXT = 4, ROLE_ALL = 7 };
+enum { ROLE_GATEWAY = 1, ROLE_STORY = 2, ROLE_TEXT = 4, ROLE_IMAGE = 8, ROLE_ALL = 15 };
 
 /* The roles `serve` can run; the worker kinds beyond text run in `worker`. */
 static const struct {
@@ -37,6 +37,7 @@ static const struct {
     {"gateway", ROLE_GATEWAY},
     {"story", ROLE_STORY},
     {"text", ROLE_TEXT},
+    {"image", ROLE_IMAGE},
 };
 
 struct serve_opts {
@@ -63,7 +64,7 @@ static int parse_roles(const char *list, int *out)
 		if (!bit) {
 			sv_roles_usage_error("serve",
 			                     "--roles: unknown role '%.*s' (choose from gateway, "
-			                     "story, text)",
+			                     "story, text, image)",
 			                     (int)len, p);
 			return -1;
 		}
@@ -105,8 +106,11 @@ static int start(struct sv_app *app, const void *opts, struct sv_http_server **h
                  struct sv_err *err)
 {
 	const struct serve_opts *o = opts;
-	app->kind = SV_JOB_KIND_TEXT;
-	int workers = (o->roles & ROLE_TEXT) ? (int)o->workers : 0;
+	if (o->roles & ROLE_TEXT)
+		app->kinds[app->nkinds++] = SV_JOB_KIND_TEXT;
+	if (o->roles & ROLE_IMAGE)
+		app->kinds[app->nkinds++] = SV_JOB_KIND_IMAGE;
+	int workers = app->nkinds ? (int)o->workers : 0;
 	int api = o->roles & (ROLE_GATEWAY | ROLE_STORY);
 	struct sv_http_config cfg = {.listen = o->common.listen, .threads = (unsigned)o->threads};
 	if (sv_roles_app_open(app, &o->common, err) < 0 ||

@@ -16,7 +16,8 @@ static const char usage[] =
     "usage: storyverse worker --kind KIND [options]\n"
     "\n"
     "Takes jobs of one kind from the queue and does them; serves only health and metrics.\n"
-    "  --kind KIND          text (image and audio have no worker yet)\n"
+    "  --kind KIND          text (writes the words) or image (draws the pictures);\n"
+    "                       audio has no worker yet\n"
     "  --concurrency N      jobs done at once, one thread each (default: 2)\n"
     "  --listen ADDR:PORT   health and metrics (default: 127.0.0.1:9090)\n" SV_ROLES_COMMON_USAGE;
 
@@ -68,7 +69,7 @@ static int parse(int argc, char **argv, struct worker_opts *o)
 	if (rc)
 		return rc;
 	if (!o->kind) {
-		sv_roles_usage_error("worker", "--kind is required (text)");
+		sv_roles_usage_error("worker", "--kind is required (text or image)");
 		return 2;
 	}
 	return 0;
@@ -78,7 +79,8 @@ static int start(struct sv_app *app, const void *opts, struct sv_http_server **h
                  struct sv_err *err)
 {
 	const struct worker_opts *o = opts;
-	app->kind = o->kind;
+	app->kinds[0] = o->kind;
+	app->nkinds = 1;
 	struct sv_http_config cfg = {.listen = o->common.listen, .threads = 2};
 	if (sv_roles_app_open(app, &o->common, err) < 0 ||
 	    sv_roles_workers_start(app, (int)o->concurrency, err) < 0 ||

@@ -107,6 +107,9 @@ int sv_roles_common_option(const char *cmd, int ch, struct sv_roles_common *c)
 		return sv_roles_parse_count(cmd, "lease-seconds", optarg, 1, 86400, &c->lease_s);
 	case 'v':
 		return sv_roles_parse_log_level(cmd, optarg);
+	case 'I':
+		c->no_images = true;
+		return 0;
 	}
 	return -1;
 }

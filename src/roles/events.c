@@ -1,14 +1,14 @@
 /*
  * GET /api/v1/stories/{id}/events: a story's progress as Server-Sent Events.
- * The stream reads the store (the story's status and how many of its pages
- * are stored) when the store's events say the story moved on (LISTEN/NOTIFY
- * on PostgreSQL, so workers in other processes are heard as well as ours),
- * and once a second regardless in case one was missed (at every poll on
- * SQLite, where other processes are not heard):
- * an event for each status (queued, generating), one per page written, and
- * finally ready or failed, after which the stream ends. A client that comes
- * after the end gets the end at once. Quiet streams get a comment now and
- * then so that proxies keep them open.
+ * The stream reads the store (the story's status, how many of its pages are
+ * stored and how many drawn) when the store's events say the story moved on
+ * (LISTEN/NOTIFY on PostgreSQL, so workers in other processes are heard as
+ * well as ours), and once a second regardless in case one was missed (at
+ * every poll on SQLite, where other processes are not heard): an event for
+ * each status (queued, generating), one per page written, one per page
+ * drawn, and finally ready or failed, after which the stream ends. A client
+ * that comes after the end gets the end at once. Quiet streams get a comment
+ * now and then so that proxies keep them open.
  */
 #include "roles/internal.h"
 
@@ -30,6 +30,7 @@ struct sv_roles_follow {
 	char id[SV_STORE_ID_LEN + 1];
 	char status[16]; /* the last status sent; "" before the first event */
 	int64_t pages;   /* pages reported so far */
+	int64_t drawn;   /* pictures of pages reported so far */
 	int64_t last_ns; /* when something was last sent */
 };
 
@@ -48,12 +49,42 @@ static int status_event(struct sv_buf *out, const struct sv_roles_follow *f, con
 	return event(out, status, json_pack("{s:s,s:s}", "id", f->id, "status", status));
 }
 
-/* The page events of the pages stored since the last poll. */
-static int page_events(struct sv_buf *out, struct sv_roles_follow *f, int64_t stored)
+/* How far the story has got: pages written, pages drawn. */
+struct tally {
+	int64_t pages, drawn;
+};
+
+/* One event per page newly counted: name {"number"} for sent+1 .. now. */
+static int count_events(struct sv_buf *out, const char *name, int64_t *sent, int64_t now)
 {
 	int rc = 0;
-	for (; f->pages < stored && rc == 0; f->pages++)
-		rc = event(out, "page", json_pack("{s:I}", "number", (json_int_t)f->pages + 1));
+	for (; *sent < now && rc == 0; (*sent)++)
+		rc = event(out, name, json_pack("{s:I}", "number", (json_int_t)*sent + 1));
+	return rc;
+}
+
+static int page_events(struct sv_buf *out, struct sv_roles_follow *f, const struct tally *t)
+{
+	if (count_events(out, "page", &f->pages, t->pages) < 0)
+		return -1;
+	return count_events(out, "drawn", &f->drawn, t->drawn);
+}
+
+/* How many page pictures a story has (its media "images/page-NN.png"). */
+static int count_drawn(struct sv_app *app, const char *id, int64_t *drawn, struct sv_err *err)
+{
+	enum { MAX = 256 };
+	struct sv_store_media *m = calloc(MAX, sizeof(*m));
+	int n = 0;
+	if (!m)
+		return sv_err_set(err, "nomem", "", "out of memory");
+	int rc = sv_store_media_list(app->store, id, m, MAX, &n, err);
+	*drawn = 0;
+	for (int i = 0; rc == 0 && i < n; i++)
+		if (strncmp(m[i].name, SV_ROLES_PICTURES_DIR "/page-", 12) == 0 &&
+		    !strstr(m[i].name, ".thumb."))
+			(*drawn)++;
+	free(m);
 	return rc;
 }
 
@@ -72,7 +103,7 @@ static int end_event(struct sv_buf *out, const struct sv_roles_follow *f,
 
 /* Appends the events between what was sent and the stored state s; 1 at the end. */
 static int progress(struct sv_buf *out, struct sv_roles_follow *f, const struct sv_store_story *s,
-                    int64_t stored)
+                    const struct tally *t)
 {
 	int final = strcmp(s->status, "ready") == 0 || strcmp(s->status, "failed") == 0;
 	int first = f->status[0] == '\0';
@@ -80,11 +111,11 @@ static int progress(struct sv_buf *out, struct sv_roles_follow *f, const struct 
 		return -1;
 	snprintf(f->status, sizeof(f->status), "%s", s->status);
 	/* One who comes after the end learns the end, not the story's history. */
-	if (!(final && first) && page_events(out, f, stored) < 0)
+	if (!(final && first) && page_events(out, f, t) < 0)
 		return -1;
 	if (!final)
 		return 0;
-	return end_event(out, f, s, stored) < 0 ? -1 : 1;
+	return end_event(out, f, s, t->pages) < 0 ? -1 : 1;
 }
 
 void sv_roles_events_changed(struct sv_app *app, const char *id)
@@ -123,17 +154,19 @@ static int look(struct sv_roles_follow *f, struct sv_buf *out)
 {
 	struct sv_store_story s = {0};
 	struct sv_err err;
-	int64_t stored = 0;
+	struct tally t = {0, 0};
 	int rc = sv_store_story_get(f->app->store, f->id, &s, &err);
 	if (rc == 0)
-		rc = sv_store_page_count(f->app->store, f->id, &stored, &err);
+		rc = sv_store_page_count(f->app->store, f->id, &t.pages, &err);
+	if (rc == 0)
+		rc = count_drawn(f->app, f->id, &t.drawn, &err);
 	if (rc == 1) { /* deleted meanwhile */
 		rc = event(out, "failed",
 		           json_pack("{s:s,s:s,s:s}", "id", f->id, "status", "failed", "error",
 		                     "the story was deleted"));
 		rc = rc < 0 ? -1 : 1;
 	} else if (rc == 0) {
-		rc = progress(out, f, &s, stored);
+		rc = progress(out, f, &s, &t);
 	} else { /* the store is not answering: keep the stream, try again */
 		sv_log(SV_LOG_WARN, "story events", json_pack("{s:s}", "error", err.message));
 		rc = 0;

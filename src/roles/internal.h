@@ -16,6 +16,8 @@
 #include <stddef.h>
 
 #define SV_JOB_KIND_TEXT      "text"
+#define SV_JOB_KIND_IMAGE     "image"
+#define SV_JOB_KINDS_MAX      4
 #define SV_JOB_MAX_ATTEMPTS   5
 #define SV_JOB_LEASE_MS       60000
 #define SV_JOB_BACKOFF_MS     1000
@@ -28,6 +30,7 @@ struct sv_roles_common {
 	const char *database; /* --database URL, NULL: sqlite:DATA/storyverse.db */
 	const char *blobs;    /* --blobs URL, NULL: file:DATA/blobs */
 	long lease_s;         /* --lease-seconds */
+	bool no_images;       /* --no-images: stories get words only, no image stage */
 };
 
 /* The long options of sv_roles_common_option, for a command's option table. */
@@ -35,8 +38,9 @@ struct sv_roles_common {
 	{"listen", required_argument, NULL, 'l'}, {"data", required_argument, NULL, 'd'},          \
 	    {"database", required_argument, NULL, 'D'}, {"blobs", required_argument, NULL, 'B'},   \
 	    {"lease-seconds", required_argument, NULL, 'L'},                                       \
+	    {"log-level", required_argument, NULL, 'v'},                                           \
 	{                                                                                          \
-		"log-level", required_argument, NULL, 'v'                                          \
+		"no-images", no_argument, NULL, 'I'                                                \
 	}
 
 /* The usage lines of the common options (after --listen, which differs): those
@@ -52,7 +56,9 @@ struct sv_roles_common {
 #define SV_ROLES_COMMON_USAGE                                                                      \
 	SV_ROLES_STORE_USAGE                                                                       \
 	"  --lease-seconds N    how long a worker holds a job before another may take it\n"        \
-	"                       (default: 60)\n" SV_ROLES_LOG_USAGE
+	"                       (default: 60)\n"                                                   \
+	"  --no-images          words only: text workers finish stories without "                  \
+	"pictures\n" SV_ROLES_LOG_USAGE
 
 /* Handles one of the common options: 0 taken, 2 after a one-line usage
  * error, -1 when ch is not one of them. */
@@ -81,8 +87,13 @@ struct sv_app {
 	pthread_mutex_t follow_lock;
 	struct sv_roles_follow *follows;
 	char instance[24]; /* this process's id, prefix of worker names */
-	const char *kind;  /* the job kind the workers take (default: text) */
-	int64_t lease_ms;  /* how long a claimed job stays leased (default: SV_JOB_LEASE_MS) */
+	/* The job kinds the workers take, the earlier first (a story's later stages
+	 * wait for its earlier ones, so finishing books comes before starting them). */
+	const char *kinds[SV_JOB_KINDS_MAX];
+	int nkinds;
+	json_t *catalog_doc; /* the catalog as JSON: palettes for the pictures */
+	bool images;         /* stories go on to the image stage (not --no-images) */
+	int64_t lease_ms;    /* how long a claimed job stays leased (default: SV_JOB_LEASE_MS) */
 	/* Fault injection for the tests: a pause between storing a story's pages
 	 * and completing its job, from STORYVERSE_FAULT_JOB_DELAY_MS (default 0). */
 	long fault_delay_ms;
@@ -140,9 +151,28 @@ const char *sv_roles_job_kind_at(size_t i);
 int sv_roles_load_previous(struct sv_app *app, const json_t *request, json_t **prev,
                            struct sv_err *err);
 
-/* Starts n threads taking jobs of app->kind. */
+/* Whether this process's workers take jobs of kind ("" : any). */
+bool sv_roles_takes_kind(const struct sv_app *app, const char *kind);
+/* Starts n threads taking jobs of app->kinds. */
 int sv_roles_workers_start(struct sv_app *app, int n, struct sv_err *err);
 void sv_roles_workers_stop(struct sv_app *app);
+
+/* ---- pictures (pictures.c) ---- */
+
+#define SV_ROLES_PICTURES_DIR "images" /* where a story's pictures go, beside story.html */
+
+/* Keeps one file of a story (its name like "images/page-01.png"): 0, or -1
+ * with err filled. */
+typedef int (*sv_roles_file_fn)(void *ctx, const char *name, const char *content_type,
+                                const void *data, size_t len, struct sv_err *err);
+/* Records in the story document what its pictures are: each page's "picture"
+ * and the story's "cover", {"image","thumbnail","alt"}. */
+int sv_roles_pictures_describe(json_t *story, struct sv_err *err);
+/* Draws the cover and every page in the story's style, each with its
+ * thumbnail, handing every PNG to put; progress (may be NULL) after each page. */
+int sv_roles_pictures_draw(const json_t *story, const json_t *catalog, sv_roles_file_fn put,
+                           void *ctx, void (*progress)(void *ctx, int done, int total),
+                           struct sv_err *err);
 
 /* A random seed for generation when none was given (53 bits, like JSON numbers). */
 uint64_t sv_roles_random_seed(void);

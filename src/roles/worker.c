@@ -93,43 +93,74 @@ static void fault_delay(const struct sv_app *app)
 		;
 }
 
-/* Renders the story as one HTML page and keeps it as the story's media
- * "story.html": the bytes in the blob store first, then the row naming them,
- * so a stored row always has its blob. */
-static int store_html(struct sv_app *app, const char *story_id, const json_t *story,
-                      struct sv_err *err)
+/* Keeps one file of a story: the bytes in the blob store first, then the
+ * row naming them, so a stored row always has its blob (sv_roles_file_fn). */
+struct media_sink {
+	struct sv_app *app;
+	const char *story_id;
+};
+
+static int put_media(void *ctx, const char *name, const char *content_type, const void *data,
+                     size_t len, struct sv_err *err)
+{
+	struct media_sink *sink = ctx;
+	struct sv_store_media m = {.size = (int64_t)len};
+	snprintf(m.name, sizeof(m.name), "%s", name);
+	snprintf(m.content_type, sizeof(m.content_type), "%s", content_type);
+	if (sv_store_blob_put(sink->app->blobs, data, len, m.blob, err) < 0)
+		return -1;
+	return sv_store_media_put(sink->app->store, sink->story_id, &m, err);
+}
+
+/* The story as one HTML page, kept as its media "story.html". */
+static int store_html(struct media_sink *sink, const json_t *story, struct sv_err *err)
 {
 	char *html = sv_export_html(story, err);
 	if (!html)
 		return -1;
-	struct sv_store_media m = {.name = "story.html",
-	                           .content_type = "text/html; charset=utf-8",
-	                           .size = (int64_t)strlen(html)};
-	int rc = sv_store_blob_put(app->blobs, html, strlen(html), m.blob, err);
+	int rc = put_media(sink, "story.html", "text/html; charset=utf-8", html, strlen(html), err);
 	free(html);
-	return rc < 0 ? -1 : sv_store_media_put(app->store, story_id, &m, err);
+	return rc;
 }
 
-/* Generates the story of a claimed job and stores it: 0 done, 1 when the
- * lease was lost before the end (another worker finishes it), -1 with err
- * filled on failure. */
+/* Reads the story row of a job: 0 with *row filled, 1 when the story was
+ * deleted meanwhile (its job is then done: nothing is left to do), -1. */
+static int job_story(struct sv_app *app, const struct sv_store_job *job, const char *name,
+                     struct sv_store_story *row, struct sv_err *err)
+{
+	int rc = sv_store_story_get(app->store, job->story_id, row, err);
+	if (rc == 1 &&
+	    sv_store_job_succeed(app->store, job, name, NULL, NULL, sv_time_unix_ms(), err) < 0)
+		return -1;
+	return rc;
+}
+
+static int lease_lost(int rc, const struct sv_store_job *job, const char *name)
+{
+	if (rc == 1)
+		sv_log(SV_LOG_WARN, "lease lost before the job finished",
+		       json_pack("{s:I,s:s}", "job", (json_int_t)job->id, "worker", name));
+	return rc;
+}
+
+/* Writes the story of a claimed job, stores its pages and hands it on to the
+ * image job: 0 done, 1 when the lease was lost before the end (another worker
+ * finishes it), -1 with err filled on failure. */
 static int run_text_job(struct sv_app *app, const struct sv_store_job *job, const char *name,
                         struct sv_err *err)
 {
 	struct sv_store_story row = {0};
-	int rc = sv_store_story_get(app->store, job->story_id, &row, err);
-	if (rc != 0) /* deleted meanwhile: the job has nothing left to do */
-		return rc < 0 ? -1
-		       : sv_store_job_succeed(app->store, job, name, NULL, NULL, sv_time_unix_ms(),
-		                              err) < 0
-		           ? -1
-		           : 0;
+	int rc = job_story(app, job, name, &row, err);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
 	json_t *params_doc = json_loads(row.params, 0, NULL);
 	struct sv_story_params p;
 	json_t *story = NULL;
 	rc = job_params(app, params_doc, &p, err);
 	if (rc == 0 && !(story = sv_story_generate(app->catalog, &p, NULL, NULL, err)))
 		rc = -1;
+	if (rc == 0 && app->images)
+		rc = sv_roles_pictures_describe(story, err);
 	json_t *pages = json_object_get(story, "pages");
 	size_t i;
 	json_t *page;
@@ -141,24 +172,53 @@ static int run_text_job(struct sv_app *app, const struct sv_store_job *job, cons
 			rc = -1;
 		free(text);
 	}
-	if (rc == 0)
-		rc = store_html(app, job->story_id, story, err);
 	fault_delay(app);
 	/* Stored compact: the API splices it into its answers as it is. */
 	char *dump = rc == 0 ? json_dumps(story, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	if (rc == 0 && !dump)
 		rc = sv_err_set(err, "nomem", "", "out of memory");
+	struct media_sink sink = {app, job->story_id};
+	if (rc == 0 && !app->images) /* words only: this is the last stage */
+		rc = store_html(&sink, story, err);
 	if (rc == 0) {
 		const char *title = json_string_value(json_object_get(story, "title"));
-		rc = sv_store_job_succeed(app->store, job, name, title ? title : "", dump,
-		                          sv_time_unix_ms(), err);
-		if (rc == 1)
-			sv_log(SV_LOG_WARN, "lease lost before the job finished",
-			       json_pack("{s:I,s:s}", "job", (json_int_t)job->id, "worker", name));
+		int64_t now = sv_time_unix_ms();
+		rc = app->images ? sv_store_job_hand_on(app->store, job, name, title ? title : "",
+		                                        dump, SV_JOB_KIND_IMAGE, now, err)
+		                 : sv_store_job_succeed(app->store, job, name, title ? title : "",
+		                                        dump, now, err);
+		rc = lease_lost(rc, job, name);
 	}
 	free(dump);
 	json_decref(story);
 	json_decref(params_doc);
+	sv_store_story_clear(&row);
+	return rc;
+}
+
+/* Draws the pictures of a story whose words are written, keeps them and the
+ * story's HTML page (which shows them) as its media, and marks it ready. */
+static int run_image_job(struct sv_app *app, const struct sv_store_job *job, const char *name,
+                         struct sv_err *err)
+{
+	struct sv_store_story row = {0};
+	int rc = job_story(app, job, name, &row, err);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	json_t *story = row.story ? json_loads(row.story, 0, NULL) : NULL;
+	if (!story)
+		rc = sv_err_set(err, "invalid_value", "story", "story %s has no words to draw",
+		                job->story_id);
+	struct media_sink sink = {app, job->story_id};
+	if (rc == 0)
+		rc = sv_roles_pictures_draw(story, app->catalog_doc, put_media, &sink, NULL, err);
+	if (rc == 0)
+		rc = store_html(&sink, story, err);
+	if (rc == 0)
+		rc = lease_lost(
+		    sv_store_job_succeed(app->store, job, name, NULL, NULL, sv_time_unix_ms(), err),
+		    job, name);
+	json_decref(story);
 	sv_store_story_clear(&row);
 	return rc;
 }
@@ -172,7 +232,7 @@ static const struct {
 	job_handler run;
 } kinds[] = {
     {SV_JOB_KIND_TEXT, run_text_job},
-    {"image", NULL},
+    {SV_JOB_KIND_IMAGE, run_image_job},
     {"audio", NULL},
 };
 
@@ -302,8 +362,10 @@ static void *worker_main(void *arg)
 			break;
 		struct sv_store_job job;
 		struct sv_err err;
-		int rc = sv_store_job_claim(app->store, app->kind, w->name, sv_time_unix_ms(),
-		                            app->lease_ms, &job, &err);
+		int rc = 1;
+		for (int k = 0; rc == 1 && k < app->nkinds; k++)
+			rc = sv_store_job_claim(app->store, app->kinds[k], w->name,
+			                        sv_time_unix_ms(), app->lease_ms, &job, &err);
 		if (rc == 0) {
 			hold(app, w, &job);
 			handle(app, &job, w->name);
@@ -346,7 +408,8 @@ int sv_roles_workers_start(struct sv_app *app, int n, struct sv_err *err)
 			return sv_err_set(err, "nomem", "", "out of memory");
 		w->app = app;
 		w->held = &app->held[i];
-		snprintf(w->name, sizeof(w->name), "%s-%s-%d", app->instance, app->kind, i);
+		snprintf(w->name, sizeof(w->name), "%s-%s-%d", app->instance,
+		         app->nkinds == 1 ? app->kinds[0] : "all", i);
 		snprintf(w->held->worker, sizeof(w->held->worker), "%s", w->name);
 		int rc = pthread_create(&app->workers[i], NULL, worker_main, w);
 		if (rc != 0) {

@@ -135,10 +135,11 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_STORY_FAILED] = "WITH s AS (UPDATE stories SET status = 'failed', error = $2, "
                         "updated_at = $3::bigint WHERE id = $1 RETURNING id) "
                         "SELECT pg_notify('" NOTIFY_STORY "', id) FROM s",
-    [ST_MEDIA_PUT] = "INSERT INTO media (story_id, name, blob, content_type, size) VALUES "
-                     "($1, $2, $3, $4, $5::bigint) ON CONFLICT (story_id, name) DO UPDATE SET "
-                     "blob = excluded.blob, content_type = excluded.content_type, size = "
-                     "excluded.size",
+    [ST_MEDIA_PUT] = "WITH m AS (INSERT INTO media (story_id, name, blob, content_type, size) "
+                     "VALUES ($1, $2, $3, $4, $5::bigint) ON CONFLICT (story_id, name) DO "
+                     "UPDATE SET blob = excluded.blob, content_type = excluded.content_type, "
+                     "size = excluded.size RETURNING story_id) "
+                     "SELECT pg_notify('" NOTIFY_STORY "', story_id) FROM m",
     [ST_MEDIA_GET] = "SELECT name, blob, content_type, size FROM media WHERE story_id = $1 AND "
                      "name = $2",
     [ST_MEDIA_LIST] = "SELECT name, blob, content_type, size FROM media WHERE story_id = $1 "

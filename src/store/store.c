@@ -233,7 +233,10 @@ int sv_store_job_fail(struct sv_store *s, const struct sv_store_job *job, const 
 int sv_store_media_put(struct sv_store *s, const char *story_id, const struct sv_store_media *m,
                        struct sv_err *err)
 {
-	return s->ops->media_put(s->impl, story_id, m, err);
+	int rc = s->ops->media_put(s->impl, story_id, m, err);
+	if (rc == 0)
+		local_event(s, SV_STORE_EVENT_STORY, story_id);
+	return rc;
 }
 
 int sv_store_media_get(struct sv_store *s, const char *story_id, const char *name,

@@ -35,7 +35,7 @@ function assertError(res, status, field) {
 
 describe('catalog and health', () => {
   test('the catalog lists every dimension', () => {
-    for (const key of ['universes', 'characters', 'themes', 'morals', 'ages', 'lengths']) {
+    for (const key of ['universes', 'characters', 'themes', 'morals', 'ages', 'lengths', 'styles']) {
       assert.ok(Array.isArray(catalog[key]) && catalog[key].length > 0, key);
     }
     for (const c of catalog.characters) {
@@ -142,6 +142,8 @@ describe('bad input gets a clear 4xx and never a 5xx', () => {
       ['child_name', ['x']],
       ['age', 'teen'],
       ['length', 'forever'],
+      ['style', 'oil paint'],
+      ['style', 3],
     ]) {
       assertError(await post(JSON.stringify(params({ [field]: value }))), 422, field);
     }

@@ -46,11 +46,12 @@ async function media(server, id, name, headers = {}) {
 }
 
 // story.html as `generate` writes it for the same parameters: the reference bytes.
-function generatedHtml(p) {
+function generatedHtml(p, { images = true } = {}) {
   const out = tempDir('gen');
   const r = spawnSync(
     BIN,
-    ['generate', '--universe', p.universe, '--hero', p.hero, '--seed', String(p.seed), '--name', p.child_name, '--out', out],
+    ['generate', '--universe', p.universe, '--hero', p.hero, '--seed', String(p.seed), '--name', p.child_name, '--out', out,
+      ...(images ? [] : ['--no-images'])],
     { encoding: 'utf8', timeout: 30000 },
   );
   assert.equal(r.status, 0, r.stderr);
@@ -68,21 +69,23 @@ function filesUnder(dir) {
 describe('media on the file blob store', () => {
   let server;
   before(async () => {
-    server = await new Server().start();
+    server = await new Server({ images: true }).start();
   });
   after(async () => {
     await server.stop();
     server.cleanup();
   });
 
-  test('a ready story lists story.html, stored once under its SHA-256 and served byte for byte', async () => {
+  test('a ready story lists its page and pictures, each stored once under its SHA-256 and served byte for byte', async () => {
     const p = params(0);
     const story = await server.createAndWait(p);
     assert.equal(story.status, 'ready', story.error);
     const list = await server.request('GET', `/api/v1/stories/${story.id}/media`);
     assert.equal(list.status, 200, list.text);
-    assert.equal(list.json.media.length, 1);
-    const entry = list.json.media[0];
+    const pages = story.story.pages.length;
+    // story.html, the cover and each page, each picture with its thumbnail.
+    assert.equal(list.json.media.length, 1 + 2 * (1 + pages), list.text);
+    const entry = list.json.media.find((m) => m.name === 'story.html');
     assert.equal(entry.name, 'story.html');
     assert.equal(entry.content_type, 'text/html; charset=utf-8');
     assert.equal(entry.url, `/api/v1/stories/${story.id}/media/story.html`);
@@ -94,13 +97,26 @@ describe('media on the file blob store', () => {
     assert.equal(sha256(got.bytes), entry.blob);
     assert.equal(got.bytes.length, entry.size);
     assert.deepEqual(got.bytes, generatedHtml(p), 'the server writes what generate writes');
-    assert.deepEqual(filesUnder(path.join(server.dataDir, 'blobs')), [`${entry.blob.slice(0, 2)}/${entry.blob}`]);
+    const blobs = filesUnder(path.join(server.dataDir, 'blobs'));
+    assert.equal(blobs.length, new Set(list.json.media.map((m) => m.blob)).size);
+    assert.ok(blobs.includes(`${entry.blob.slice(0, 2)}/${entry.blob}`));
 
-    // The same story again is the same blob, not a second copy.
+    // Every picture is a PNG the page names, served under images/.
+    for (const m of list.json.media.filter((x) => x.name.startsWith('images/'))) {
+      assert.equal(m.content_type, 'image/png');
+      const png = await media(server, story.id, m.name);
+      assert.equal(png.status, 200, m.name);
+      assert.equal(png.headers.get('content-type'), 'image/png');
+      assert.deepEqual(png.bytes.subarray(0, 8), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+      assert.equal(sha256(png.bytes), m.blob);
+    }
+    assert.ok(got.bytes.toString().includes('src="images/page-01.png"'), 'the page shows the pictures');
+
+    // The same story again is the same blobs, not second copies.
     const twin = await server.createAndWait(p);
     const twinList = await server.request('GET', `/api/v1/stories/${twin.id}/media`);
-    assert.equal(twinList.json.media[0].blob, entry.blob);
-    assert.equal(filesUnder(path.join(server.dataDir, 'blobs')).length, 1);
+    assert.deepEqual(twinList.json.media.map((m) => m.blob), list.json.media.map((m) => m.blob));
+    assert.equal(filesUnder(path.join(server.dataDir, 'blobs')).length, blobs.length);
 
     const again = await media(server, story.id, 'story.html', { 'If-None-Match': `"${entry.blob}"` });
     assert.equal(again.status, 304);
@@ -113,6 +129,8 @@ describe('media on the file blob store', () => {
       [`/api/v1/stories/${'0'.repeat(32)}/media`, 'id'],
       [`/api/v1/stories/nope/media/story.html`, 'id'],
       [`/api/v1/stories/${story.id}/media/cover.png`, 'name'],
+      [`/api/v1/stories/${story.id}/media/images/page-99.png`, 'name'],
+      [`/api/v1/stories/${story.id}/media/secrets/page-01.png`, 'name'],
       [`/api/v1/stories/${story.id}/media/..story.html`, 'name'],
       [`/api/v1/stories/${story.id}/media/STORY.HTML`, 'name'],
       [`/api/v1/stories/${story.id}/media/${'a'.repeat(200)}`, 'name'],
@@ -149,6 +167,7 @@ describe('media on S3 (s3rver)', () => {
   });
 
   test('a gateway and a worker share the bucket; the page is the same bytes as on disk', async () => {
+    // Words only: the page is the one file, and generate --no-images writes the same.
     const data = tempDir('s3');
     const args = ['--blobs', s3.url];
     const gateway = await start(new Server({ dataDir: data, args: ['--roles', 'gateway,story', ...args], env: s3.env }));
@@ -158,7 +177,7 @@ describe('media on S3 (s3rver)', () => {
     assert.equal(story.status, 'ready', story.error);
     const got = await media(gateway, story.id, 'story.html');
     assert.equal(got.status, 200);
-    assert.deepEqual(got.bytes, generatedHtml(p));
+    assert.deepEqual(got.bytes, generatedHtml(p, { images: false }));
     const key = sha256(got.bytes);
     assert.equal(got.headers.get('etag'), `"${key}"`);
     // Nothing went to disk: the bucket has it.
@@ -197,21 +216,25 @@ describe('a blob write that fails with an I/O error', () => {
     const data = tempDir('eio');
     const blobs = path.join(data, 'blobs');
     const common = ['--database', database, '--blobs', `file:${blobs}`];
-    const gateway = await start(new Server({ dataDir: data, args: ['--roles', 'gateway,story', ...common] }));
+    // The gateway writes the words; the image workers draw and keep the files.
+    const gateway = await start(
+      new Server({ dataDir: data, images: true, args: ['--roles', 'gateway,story,text', ...common] }),
+    );
     // Files this worker writes may not grow past 2 KB (512-byte blocks); the
-    // database lives in PostgreSQL, so only the blob write runs into it (EFBIG).
+    // database lives in PostgreSQL, so only the blob writes run into it (EFBIG).
     const sick = await start(
       new Server({
         dataDir: data,
         command: 'worker',
-        args: ['--kind', 'text', ...common],
+        images: true,
+        args: ['--kind', 'image', ...common],
         wrapper: ['sh', '-c', 'trap "" XFSZ; ulimit -f 4; exec "$0" "$@"'],
       }),
     );
     const created = await gateway.request('POST', '/api/v1/stories', { body: params(3) });
     assert.equal(created.status, 202, created.text);
     const id = created.json.id;
-    const failed = 'storyverse_job_attempts_total{kind="text",outcome="failed"}';
+    const failed = 'storyverse_job_attempts_total{kind="image",outcome="failed"}';
     await waitFor(async () => (await sick.request('GET', '/metrics')).text.includes(`${failed} `), {
       what: 'a failed attempt',
     });
@@ -225,7 +248,7 @@ describe('a blob write that fails with an I/O error', () => {
     assert.deepEqual(noMedia.json.media, []);
     await sick.stop();
 
-    await start(new Server({ dataDir: data, command: 'worker', args: ['--kind', 'text', ...common] }));
+    await start(new Server({ dataDir: data, command: 'worker', images: true, args: ['--kind', 'image', ...common] }));
     const story = await waitFor(
       async () => {
         const r = await gateway.request('GET', `/api/v1/stories/${id}`);
@@ -236,7 +259,13 @@ describe('a blob write that fails with an I/O error', () => {
     const got = await media(gateway, id, 'story.html');
     assert.equal(got.status, 200);
     assert.equal(sha256(got.bytes), got.headers.get('etag').slice(1, -1));
-    assert.deepEqual(filesUnder(blobs).map((f) => path.basename(f)), [sha256(got.bytes)]);
+    const stored = (await gateway.request('GET', `/api/v1/stories/${id}/media`)).json.media;
+    assert.deepEqual(
+      filesUnder(blobs).map((f) => path.basename(f)).sort(),
+      [...new Set(stored.map((m) => m.blob))].sort(),
+      'exactly the blobs the media name: no temporary file left over',
+    );
+    assert.ok(stored.some((m) => m.blob === sha256(got.bytes)));
     const pages = story.story.pages.map((p) => p.number);
     assert.deepEqual(pages, pages.map((_, i) => i + 1));
     const [[dupes]] = await pg.query(

@@ -76,7 +76,7 @@ test('generate records who speaks each quotation on a page', () => {
   const universe = catalog.universes[0].id;
   const hero = catalog.characters.find((c) => c.universe === universe).id;
   const out = path.join(tmp, 'spans');
-  const r = run('generate', '--universe', universe, '--hero', hero, '--seed', '4', '--out', out);
+  const r = run('generate', '--no-images', '--universe', universe, '--hero', hero, '--seed', '4', '--out', out);
   assert.equal(r.status, 0, r.stderr);
   const story = JSON.parse(readFileSync(path.join(out, 'story.json'), 'utf8'));
   const roles = new Set(story.cast.map((c) => c.role));

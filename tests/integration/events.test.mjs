@@ -79,13 +79,18 @@ function assertWholeStory(events) {
   const pages = events.filter((e) => e.event === 'page').map((e) => e.data.number);
   assert.deepEqual(pages, pages.map((_, i) => i + 1));
   assert.ok(last.data.pages > 0);
+  // Every page is drawn once its words are written.
+  const drawn = events.filter((e) => e.event === 'drawn').map((e) => e.data.number);
+  assert.deepEqual(drawn, pages);
+  const firstDrawn = events.findIndex((e) => e.event === 'drawn');
+  assert.ok(firstDrawn > events.findIndex((e) => e.event === 'page'), 'words come before pictures');
   assert.ok(last.data.title);
 }
 
 describe('story events on one server', () => {
   let server;
   before(async () => {
-    server = await new Server().start();
+    server = await new Server({ images: true }).start();
   });
   after(async () => {
     const exit = await server.stop();
@@ -131,7 +136,8 @@ describe('story events with a gateway and a separate worker', () => {
   let gateway;
   before(async () => {
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'sv-events-'));
-    gateway = await new Server({ dataDir, args: ['--roles', 'gateway,story'] }).start();
+    // The gateway draws too: the separate worker writes the words.
+    gateway = await new Server({ dataDir, images: true, args: ['--roles', 'gateway,story,image'] }).start();
   });
   after(async () => {
     if (gateway.proc.exitCode === null) await gateway.stop();
@@ -147,6 +153,7 @@ describe('story events with a gateway and a separate worker', () => {
     const worker = await new Server({
       dataDir,
       command: 'worker',
+      images: true,
       args: ['--kind', 'text'],
       env: { STORYVERSE_FAULT_JOB_DELAY_MS: '600' },
     }).start();

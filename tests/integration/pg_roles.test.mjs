@@ -53,7 +53,8 @@ function start(server) {
 }
 
 const gatewayOn = (url, data) =>
-  start(new Server({ dataDir: data, args: ['--roles', 'gateway,story', '--database', url] }));
+  // The gateway also draws (the image stage), so the text workers' stories get finished.
+  start(new Server({ dataDir: data, args: ['--roles', 'gateway,story,image', '--database', url] }));
 const workerOn = (url, data, args = [], env = {}) =>
   start(new Server({ dataDir: data, command: 'worker', args: ['--kind', 'text', '--database', url, ...args], env }));
 
@@ -148,6 +149,7 @@ async function assertDatabase(url, stories) {
   // Nothing half made either: no story row beyond these (a refused create leaves none).
   assert.deepEqual(await pg.query(db, 'SELECT count(*) FROM stories'), [[String(stories.length)]]);
   const states = Object.fromEntries(await pg.query(db, 'SELECT state, count(*) FROM jobs GROUP BY state'));
+  // Words only (the servers run --no-images): one job a story.
   assert.deepEqual(states, { done: String(stories.length) }, `job states ${JSON.stringify(states)}`);
 }
 
@@ -204,7 +206,7 @@ describe('a gateway and two workers on PostgreSQL', () => {
   before(async () => {
     url = await pg.createDb();
     data = mkdtempSync(path.join(os.tmpdir(), 'sv-pgroles-'));
-    gateway = new Server({ dataDir: data, args: ['--roles', 'gateway,story', '--database', url] });
+    gateway = new Server({ dataDir: data, args: ['--roles', 'gateway,story,image', '--database', url] });
     workers = [0, 1].map(() => new Server({ dataDir: data, command: 'worker', args: ['--kind', 'text', '--database', url] }));
     await Promise.all([gateway, ...workers].map((s) => s.start()));
   });

@@ -30,7 +30,7 @@ after(async () => {
 // Runs generate and returns the story it wrote.
 function generate(name, ...args) {
   const out = path.join(tmp, name);
-  const r = run('generate', '--out', out, ...args);
+  const r = run('generate', '--no-images', '--out', out, ...args);
   assert.equal(r.status, 0, r.stderr);
   return { out, story: JSON.parse(readFileSync(path.join(out, 'story.json'), 'utf8')) };
 }
@@ -146,7 +146,7 @@ describe('command line', () => {
 
   test('a continued story keeps its cast: changing it names the flag', () => {
     const one = generate('keep1', '--universe', u1, '--hero', hero, '--seed', '3');
-    const r = run('generate', '--continue', one.out, '--hero', rival, '--out', path.join(tmp, 'keep2'));
+    const r = run('generate', '--no-images', '--continue', one.out, '--hero', rival, '--out', path.join(tmp, 'keep2'));
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /--hero: hero must stay/);
     const same = run('generate', '--continue', one.out, '--out', one.out);

@@ -2,7 +2,8 @@
 // folder, for the integration and browser tests. Every wait is bounded.
 // `command` picks the sub-command (default serve; `worker` takes the same
 // --listen and --data and answers /healthz too); `env` adds to its environment;
-// `wrapper` runs the binary through another command (a shell setting limits).
+// `wrapper` runs the binary through another command (a shell setting limits);
+// `images: true` lets stories go on to the image stage (words only otherwise).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -74,13 +75,16 @@ export async function waitFor(fn, { timeoutMs = 15000, intervalMs = 50, what = '
 }
 
 export class Server {
-  constructor({ dataDir, args = [], command = 'serve', env = {}, wrapper = [] } = {}) {
+  constructor({ dataDir, args = [], command = 'serve', env = {}, wrapper = [], images = false } = {}) {
     this.ownsData = !dataDir;
     this.dataDir = dataDir || mkdtempSync(path.join(os.tmpdir(), 'sv-test-'));
     this.args = args;
     this.command = command;
     this.env = env;
     this.wrapper = wrapper; // a command (and its arguments) that runs the binary, e.g. under limits
+    // Drawing a book's pictures takes a second or two of CPU: tests that are not
+    // about pictures run words-only servers (--no-images) to stay quick.
+    this.images = images;
     this.stderr = '';
   }
 
@@ -90,7 +94,8 @@ export class Server {
 
   async start() {
     this.port = await freePort();
-    const argv = [BIN, this.command, '--listen', `127.0.0.1:${this.port}`, '--data', this.dataDir, ...this.args];
+    const words = !this.images && ['serve', 'worker'].includes(this.command) ? ['--no-images'] : [];
+    const argv = [BIN, this.command, '--listen', `127.0.0.1:${this.port}`, '--data', this.dataDir, ...words, ...this.args];
     const [cmd, ...rest] = [...this.wrapper, ...argv];
     this.proc = spawn(cmd, rest, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...this.env } });
     this.proc.stderr.on('data', (d) => {
