@@ -55,6 +55,7 @@ done
 
 echo "== AddressSanitizer + UBSan build: unit and integration tests"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0" \
 	run_ctest build-asan
 
 echo "$passed passed, $failed failed"
