@@ -6,6 +6,7 @@
  * story in DIR. Errors are one line naming the flag, exit status 2.
  */
 #include "export/export.h"
+#include "illustrate/illustrate.h"
 #include "roles/internal.h"
 #include "roles/roles.h"
 
@@ -49,6 +50,9 @@ static const char usage[] =
     "  --length LEN     bedtime, chapter or epic (default: bedtime)\n"
     "  --style STYLE    the pictures: watercolour, flat or crayon (default: watercolour)\n"
     "  --no-images      write the words only, without drawing the pictures\n"
+    "  --image-provider P  local (draw here, the default) or comfyui (ask a ComfyUI\n"
+    "                   server for each page, drawing here when it cannot answer)\n"
+    "  --comfyui-url URL   the ComfyUI server (default: http://127.0.0.1:8188)\n"
     "  --name NAME      the child's name, who joins the adventure\n"
     "  --pronouns P     she, he or they: how the story speaks of the child (default: they)\n"
     "  --culture ID     the family's traditions, woven in: a greeting, a favourite food,\n"
@@ -161,9 +165,14 @@ static void picture_progress(void *ctx, int done, int total)
 	progress(NULL, done, total);
 }
 
+/* Where the pictures come from: --image-provider and --comfyui-url. */
+struct provider {
+	const char *name, *url;
+};
+
 /* Draws the story's pictures into out/images. */
 static int draw_pictures(const struct sv_catalog *c, const json_t *story, const char *out,
-                         struct sv_err *err)
+                         struct sv_illustrate_remote *remote, struct sv_err *err)
 {
 	char dir[4200];
 	snprintf(dir, sizeof(dir), "%s/" SV_ROLES_PICTURES_DIR, out);
@@ -172,7 +181,7 @@ static int draw_pictures(const struct sv_catalog *c, const json_t *story, const 
 	if (rc == 0 && mkdirs(dir) < 0)
 		rc = sv_err_set(err, "io", "out", "cannot create '%s': %s", dir, strerror(errno));
 	if (rc == 0)
-		rc = sv_roles_pictures_draw(story, catalog, put_picture, (void *)out,
+		rc = sv_roles_pictures_draw(story, catalog, remote, put_picture, (void *)out,
 		                            isatty(STDERR_FILENO) ? picture_progress : NULL, err);
 	json_decref(catalog);
 	return rc;
@@ -192,7 +201,7 @@ static int parse_seed(const char *s, uint64_t *out)
 }
 
 static int emit(const struct sv_catalog *c, const struct sv_story_params *p, const char *out,
-                bool images)
+                bool images, struct sv_illustrate_remote *remote)
 {
 	struct sv_err err;
 	sv_err_clear(&err);
@@ -214,7 +223,7 @@ static int emit(const struct sv_catalog *c, const struct sv_story_params *p, con
 		sv_roles_usage_error("generate", "--out: cannot write to '%s': %s", out,
 		                     strerror(errno));
 		rc = 1;
-	} else if (images && draw_pictures(c, story, out, &err) < 0) {
+	} else if (images && draw_pictures(c, story, out, remote, &err) < 0) {
 		sv_roles_usage_error("generate", "pictures: %s", err.message);
 		rc = 1;
 	}
@@ -231,9 +240,20 @@ struct request {
 	const char *out;
 	const char *continue_dir; /* the folder of the episode to continue, or NULL */
 	bool no_images;
+	struct provider provider;
 };
 
-enum { OPT_SEED = 256, OPT_OUT, OPT_HELP, OPT_CUSTOM, OPT_UNIVERSE, OPT_CONTINUE, OPT_NO_IMAGES };
+enum {
+	OPT_SEED = 256,
+	OPT_OUT,
+	OPT_HELP,
+	OPT_CUSTOM,
+	OPT_UNIVERSE,
+	OPT_CONTINUE,
+	OPT_NO_IMAGES,
+	OPT_PROVIDER,
+	OPT_COMFYUI
+};
 
 /* Handles one option; returns 0, or the exit status (2 for a usage error). */
 static int take_option(struct request *rq, int ch, char **argv)
@@ -287,6 +307,12 @@ static int take_option(struct request *rq, int ch, char **argv)
 	case OPT_NO_IMAGES:
 		rq->no_images = true;
 		return 0;
+	case OPT_PROVIDER:
+		rq->provider.name = optarg;
+		return 0;
+	case OPT_COMFYUI:
+		rq->provider.url = optarg;
+		return 0;
 	default:
 		return sv_roles_bad_option("generate", ch, argv);
 	}
@@ -303,6 +329,8 @@ static int parse_args(int argc, char **argv, struct request *rq)
 	    {"universe", required_argument, NULL, OPT_UNIVERSE},
 	    {"continue", required_argument, NULL, OPT_CONTINUE},
 	    {"no-images", no_argument, NULL, OPT_NO_IMAGES},
+	    {"image-provider", required_argument, NULL, OPT_PROVIDER},
+	    {"comfyui-url", required_argument, NULL, OPT_COMFYUI},
 	};
 	struct option opts[NFIELDS + sizeof(extra) / sizeof(extra[0]) + 1];
 	for (size_t i = 0; i < NFIELDS; i++)
@@ -383,7 +411,14 @@ int sv_roles_cmd_generate(int argc, char **argv)
 		sv_roles_usage_error("generate", "--%s: %s", flag_of(err.field), err.message);
 		rc = 2;
 	} else {
-		rc = emit(c, &rq.p, rq.out, !rq.no_images);
+		struct sv_illustrate_remote *remote = NULL;
+		if (sv_roles_image_provider(rq.provider.name, rq.provider.url, &remote, &err) < 0) {
+			sv_roles_usage_error("generate", "--%s: %s", err.field, err.message);
+			rc = 2;
+		} else {
+			rc = emit(c, &rq.p, rq.out, !rq.no_images, remote);
+		}
+		sv_illustrate_remote_close(remote);
 	}
 	sv_story_catalog_free(c);
 	return rc;

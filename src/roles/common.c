@@ -110,6 +110,12 @@ int sv_roles_common_option(const char *cmd, int ch, struct sv_roles_common *c)
 	case 'I':
 		c->no_images = true;
 		return 0;
+	case 'P':
+		c->image_provider = optarg;
+		return 0;
+	case 'U':
+		c->comfyui_url = optarg;
+		return 0;
 	}
 	return -1;
 }

@@ -25,12 +25,14 @@
 
 /* The options every process role takes (serve, worker). */
 struct sv_roles_common {
-	const char *listen;   /* --listen ADDR:PORT */
-	const char *data;     /* --data DIR: home of the default database and blobs */
-	const char *database; /* --database URL, NULL: sqlite:DATA/storyverse.db */
-	const char *blobs;    /* --blobs URL, NULL: file:DATA/blobs */
-	long lease_s;         /* --lease-seconds */
-	bool no_images;       /* --no-images: stories get words only, no image stage */
+	const char *listen;         /* --listen ADDR:PORT */
+	const char *data;           /* --data DIR: home of the default database and blobs */
+	const char *database;       /* --database URL, NULL: sqlite:DATA/storyverse.db */
+	const char *blobs;          /* --blobs URL, NULL: file:DATA/blobs */
+	long lease_s;               /* --lease-seconds */
+	bool no_images;             /* --no-images: stories get words only, no image stage */
+	const char *image_provider; /* --image-provider local|comfyui (NULL: local) */
+	const char *comfyui_url;    /* --comfyui-url URL */
 };
 
 /* The long options of sv_roles_common_option, for a command's option table. */
@@ -38,13 +40,20 @@ struct sv_roles_common {
 	{"listen", required_argument, NULL, 'l'}, {"data", required_argument, NULL, 'd'},          \
 	    {"database", required_argument, NULL, 'D'}, {"blobs", required_argument, NULL, 'B'},   \
 	    {"lease-seconds", required_argument, NULL, 'L'},                                       \
-	    {"log-level", required_argument, NULL, 'v'},                                           \
+	    {"log-level", required_argument, NULL, 'v'}, {"no-images", no_argument, NULL, 'I'},    \
+	    {"image-provider", required_argument, NULL, 'P'},                                      \
 	{                                                                                          \
-		"no-images", no_argument, NULL, 'I'                                                \
+		"comfyui-url", required_argument, NULL, 'U'                                        \
 	}
 
 /* The usage lines of the common options (after --listen, which differs): those
  * naming where things are kept, then all of them. */
+/* The image provider options, for serve, worker and generate. */
+#define SV_ROLES_PICTURES_USAGE                                                                    \
+	"  --image-provider P   local (draw here, the default) or comfyui (ask a ComfyUI\n"        \
+	"                       server for each page, drawing here when it cannot answer)\n"       \
+	"  --comfyui-url URL    the ComfyUI server (default: http://127.0.0.1:8188)\n"
+
 #define SV_ROLES_STORE_USAGE                                                                       \
 	"  --data DIR           where stories are kept (default: ./data)\n"                        \
 	"  --database URL       the store: sqlite:PATH or postgres://USER@HOST:PORT/DB\n"          \
@@ -58,7 +67,7 @@ struct sv_roles_common {
 	"  --lease-seconds N    how long a worker holds a job before another may take it\n"        \
 	"                       (default: 60)\n"                                                   \
 	"  --no-images          words only: text workers finish stories without "                  \
-	"pictures\n" SV_ROLES_LOG_USAGE
+	"pictures\n" SV_ROLES_PICTURES_USAGE SV_ROLES_LOG_USAGE
 
 /* Handles one of the common options: 0 taken, 2 after a one-line usage
  * error, -1 when ch is not one of them. */
@@ -93,7 +102,8 @@ struct sv_app {
 	int nkinds;
 	json_t *catalog_doc; /* the catalog as JSON: palettes for the pictures */
 	bool images;         /* stories go on to the image stage (not --no-images) */
-	int64_t lease_ms;    /* how long a claimed job stays leased (default: SV_JOB_LEASE_MS) */
+	struct sv_illustrate_remote *remote; /* --image-provider comfyui, else NULL */
+	int64_t lease_ms; /* how long a claimed job stays leased (default: SV_JOB_LEASE_MS) */
 	/* Fault injection for the tests: a pause between storing a story's pages
 	 * and completing its job, from STORYVERSE_FAULT_JOB_DELAY_MS (default 0). */
 	long fault_delay_ms;
@@ -170,9 +180,16 @@ typedef int (*sv_roles_file_fn)(void *ctx, const char *name, const char *content
 int sv_roles_pictures_describe(json_t *story, struct sv_err *err);
 /* Draws the cover and every page in the story's style, each with its
  * thumbnail, handing every PNG to put; progress (may be NULL) after each page. */
-int sv_roles_pictures_draw(const json_t *story, const json_t *catalog, sv_roles_file_fn put,
-                           void *ctx, void (*progress)(void *ctx, int done, int total),
-                           struct sv_err *err);
+struct sv_illustrate_remote;
+/* remote, when not NULL, is asked for each page first (the cover is always
+ * drawn here, for its title); a page it cannot give is drawn here. */
+int sv_roles_pictures_draw(const json_t *story, const json_t *catalog,
+                           struct sv_illustrate_remote *remote, sv_roles_file_fn put, void *ctx,
+                           void (*progress)(void *ctx, int done, int total), struct sv_err *err);
+/* Opens the image provider --image-provider names: 0 with *out NULL for
+ * "local", a ComfyUI remote at url for "comfyui"; -1 with err naming the option. */
+int sv_roles_image_provider(const char *provider, const char *url,
+                            struct sv_illustrate_remote **out, struct sv_err *err);
 
 /* A random seed for generation when none was given (53 bits, like JSON numbers). */
 uint64_t sv_roles_random_seed(void);

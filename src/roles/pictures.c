@@ -81,9 +81,22 @@ static int keep(const char *stem, struct sv_buf *png, sv_roles_file_fn put, void
 	return rc;
 }
 
-int sv_roles_pictures_draw(const json_t *story, const json_t *catalog, sv_roles_file_fn put,
-                           void *ctx, void (*progress)(void *ctx, int done, int total),
-                           struct sv_err *err)
+/* A page from the remote service when there is one, else (or when it fails)
+ * drawn here: a book is never left without a picture. */
+static int draw_page(const json_t *story, const json_t *catalog, size_t i, const char *style,
+                     struct sv_illustrate_remote *remote, struct sv_buf *png, struct sv_err *err)
+{
+	if (remote && sv_illustrate_remote_page(remote, story, catalog, i, style, png, err) == 0)
+		return 0;
+	if (remote)
+		sv_log(SV_LOG_WARN, "remote picture failed; drawing it here",
+		       json_pack("{s:I,s:s}", "page", (json_int_t)i + 1, "error", err->message));
+	return sv_illustrate_page(story, catalog, i, style, png, err);
+}
+
+int sv_roles_pictures_draw(const json_t *story, const json_t *catalog,
+                           struct sv_illustrate_remote *remote, sv_roles_file_fn put, void *ctx,
+                           void (*progress)(void *ctx, int done, int total), struct sv_err *err)
 {
 	const char *style =
 	    json_string_value(json_object_get(json_object_get(story, "parameters"), "style"));
@@ -96,7 +109,7 @@ int sv_roles_pictures_draw(const json_t *story, const json_t *catalog, sv_roles_
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		char stem[32];
 		page_stem(i, stem);
-		rc = sv_illustrate_page(story, catalog, i, style, &png, err);
+		rc = draw_page(story, catalog, i, style, remote, &png, err);
 		if (rc == 0)
 			rc = keep(stem, &png, put, ctx, err);
 		if (rc == 0 && progress)
@@ -104,4 +117,21 @@ int sv_roles_pictures_draw(const json_t *story, const json_t *catalog, sv_roles_
 	}
 	sv_buf_free(&png);
 	return rc;
+}
+
+#define COMFYUI_URL        "http://127.0.0.1:8188"
+#define COMFYUI_TIMEOUT_MS 120000 /* one picture on a busy GPU */
+
+int sv_roles_image_provider(const char *provider, const char *url,
+                            struct sv_illustrate_remote **out, struct sv_err *err)
+{
+	*out = NULL;
+	if (!provider || strcmp(provider, "local") == 0)
+		return 0;
+	if (strcmp(provider, "comfyui") != 0)
+		return sv_err_set(err, "invalid_value", "image-provider",
+		                  "'%.40s' is not an image provider (choose local or comfyui)",
+		                  provider);
+	*out = sv_illustrate_comfyui_open(url ? url : COMFYUI_URL, COMFYUI_TIMEOUT_MS, err);
+	return *out ? 0 : -1;
 }

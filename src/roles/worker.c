@@ -211,7 +211,8 @@ static int run_image_job(struct sv_app *app, const struct sv_store_job *job, con
 		                job->story_id);
 	struct media_sink sink = {app, job->story_id};
 	if (rc == 0)
-		rc = sv_roles_pictures_draw(story, app->catalog_doc, put_media, &sink, NULL, err);
+		rc = sv_roles_pictures_draw(story, app->catalog_doc, app->remote, put_media, &sink,
+		                            NULL, err);
 	if (rc == 0)
 		rc = store_html(&sink, story, err);
 	if (rc == 0)

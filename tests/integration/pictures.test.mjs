@@ -8,7 +8,8 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { BIN } from '../lib/server.mjs';
+import { startComfyStandin } from '../lib/comfyui_standin.mjs';
+import { BIN, runBin } from '../lib/server.mjs';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'sv-pictures-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -108,5 +109,33 @@ test('sheet draws a character in every expression; mistakes are one line and exi
     assert.equal(bad.status, 2, bad.stderr);
     assert.match(bad.stderr, pattern);
     assert.equal(bad.stderr.trim().split('\n').length, 1);
+  }
+});
+
+test('--image-provider comfyui asks a ComfyUI server for each page, and draws here what it cannot give', async () => {
+  const args = (out, url) => ['generate', '--universe', universe, '--hero', hero, '--name', 'Ines', '--seed', '11',
+    '--image-provider', 'comfyui', '--comfyui-url', url, '--out', out];
+  const comfy = await startComfyStandin({ drawMs: 10 });
+  try {
+    const out = path.join(tmp, 'comfy');
+    const r = await runBin(args(out, comfy.url));
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(readFileSync(path.join(out, 'images', 'page-01.png')).includes('comfyui-standin'), 'the page came from the server');
+    assert.ok(!readFileSync(path.join(out, 'images', 'cover.png')).includes('comfyui-standin'), 'the cover is ours');
+    assert.deepEqual(pngSize(path.join(out, 'images', 'page-01.thumb.png')), [320, 240]);
+  } finally {
+    await comfy.stop();
+  }
+  const broken = await startComfyStandin({ fail: true });
+  try {
+    const out = path.join(tmp, 'comfy-broken');
+    const r = await runBin(args(out, broken.url));
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /remote picture failed; drawing it here/);
+    const page = readFileSync(path.join(out, 'images', 'page-01.png'));
+    assert.ok(!page.includes('comfyui-standin'));
+    assert.deepEqual(page, readFileSync(path.join(out, '..', 'a', 'images', 'page-01.png')), 'the local picture');
+  } finally {
+    await broken.stop();
   }
 });
