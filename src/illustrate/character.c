@@ -387,7 +387,7 @@ static int tokenise(const char *s, char words[][24], int max)
 			}
 			words[n++][k] = '\0';
 		} else {
-			if (strchr(",.;:", *s) && n > 0 && strcmp(words[n - 1], ","))
+			if (strchr(",.;:", *s) && n > 0 && strcmp(words[n - 1], ",") != 0)
 				strcpy(words[n++], ",");
 			s++;
 		}
@@ -454,7 +454,7 @@ static void give_colour(struct looks_state *ls, enum noun_kind kind, struct ill_
 static int colour_target(char words[][24], int i, int n, const char *species,
                          const struct noun **noun)
 {
-	for (int k = i + 1; k < n && k <= i + 3 && strcmp(words[k], ","); k++) {
+	for (int k = i + 1; k < n && k <= i + 3 && strcmp(words[k], ",") != 0; k++) {
 		*noun = noun_named(words[k]);
 		if (*noun)
 			return (*noun)->kind;
@@ -512,7 +512,8 @@ static void read_looks(struct ill_sheet *sh, const char *looks, const char *spec
 	const char *context = NULL;
 	for (int i = 0; i < n; i++) {
 		if (!strcmp(words[i], "like") || !strcmp(words[i], "as")) {
-			while (i < n && strcmp(words[i], ",")) /* a simile says what it is not */
+			while (i < n &&
+			       strcmp(words[i], ",") != 0) /* a simile says what it is not */
 				i++;
 			continue;
 		}

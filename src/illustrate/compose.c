@@ -49,7 +49,7 @@ static void read_palette(const json_t *catalog, const char *universe, struct ill
 	json_array_foreach(json_object_get(catalog, "universes"), i, u)
 	{
 		if (!universe ||
-		    strcmp(json_string_value(json_object_get(u, "id")) ?: "", universe))
+		    strcmp(json_string_value(json_object_get(u, "id")) ?: "", universe) != 0)
 			continue;
 		size_t j;
 		const json_t *c;
@@ -177,9 +177,10 @@ static void rgb_row(const unsigned char *src, unsigned char *dst, int w)
 {
 	const uint32_t *px = (const uint32_t *)src;
 	for (int x = 0; x < w; x++) {
-		dst[3 * x] = (unsigned char)(px[x] >> 16);
-		dst[3 * x + 1] = (unsigned char)(px[x] >> 8);
-		dst[3 * x + 2] = (unsigned char)px[x];
+		size_t at = 3 * (size_t)x;
+		dst[at] = (unsigned char)(px[x] >> 16);
+		dst[at + 1] = (unsigned char)(px[x] >> 8);
+		dst[at + 2] = (unsigned char)px[x];
 	}
 }
 
@@ -321,7 +322,7 @@ int sv_illustrate_page(const json_t *story, const json_t *catalog, size_t index,
                        struct sv_buf *png, struct sv_err *err)
 {
 	struct picture pic;
-	cairo_surface_t *s;
+	cairo_surface_t *s = NULL;
 	double ground;
 	if (read_page(story, catalog, index, style, &pic, err) < 0 ||
 	    draw_scene(&pic, SV_ILLUSTRATE_PAGE_W, SV_ILLUSTRATE_PAGE_H, &s, &ground, err) < 0)
@@ -400,7 +401,7 @@ int sv_illustrate_cover(const json_t *story, const json_t *catalog, const char *
 			pic.ncast++;
 	}
 	seed_picture(&pic, story, 0, style ? style : sv_illustrate_styles[0]);
-	cairo_surface_t *s;
+	cairo_surface_t *s = NULL;
 	double ground;
 	if (draw_scene(&pic, SV_ILLUSTRATE_COVER_W, SV_ILLUSTRATE_COVER_H, &s, &ground, err) < 0)
 		return -1;
@@ -482,8 +483,8 @@ int sv_illustrate_sheet(const json_t *character, const char *style, struct sv_bu
 	ill_text_band(cr, pic.cast[0].name, "DejaVu Serif Bold", 0.15 * SHEET_CELL,
 	              0.02 * SHEET_CELL, w, ink, paper);
 	for (int e = 0; e < ILL_EXPRESSION_COUNT; e++) {
-		double cx = (e % cols + 0.5) * SHEET_CELL,
-		       base = label + (e / cols + 0.82) * SHEET_CELL;
+		int row = e / cols, col = e % cols;
+		double cx = (col + 0.5) * SHEET_CELL, base = label + (row + 0.82) * SHEET_CELL;
 		ill_character(cr, &pic.cast[0], cx, base, 0.62 * SHEET_CELL / pic.cast[0].size,
 		              false, (enum ill_expression)e, ILL_POSE_STAND, &pic.style, &pic.rng);
 		cairo_set_source_rgb(cr, ink.r, ink.g, ink.b);

@@ -56,7 +56,7 @@ static void poly(const struct ob *o, const double *p, int n)
 {
 	cairo_move_to(o->cr, X(o, p[0]), Y(o, p[1]));
 	for (int i = 1; i < n; i++)
-		cairo_line_to(o->cr, X(o, p[2 * i]), Y(o, p[2 * i + 1]));
+		cairo_line_to(o->cr, X(o, p[2 * (size_t)i]), Y(o, p[2 * (size_t)i + 1]));
 	cairo_close_path(o->cr);
 }
 
