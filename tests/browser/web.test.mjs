@@ -107,7 +107,8 @@ async function waitForStory(page) {
 describe('web page', { timeout: 10 * TEST_TIMEOUT_MS }, () => {
 	before(async () => {
 		assert.ok(fs.existsSync(BIN), `no server binary at ${BIN} (build it, or set STORYVERSE_BIN)`);
-		server = await new Server().start();
+		/* With pictures: the reader shows the cover and a picture on every page. */
+		server = await new Server({ images: true }).start();
 		baseUrl = server.url;
 		browser = await chromium.launch({
 			executablePath: CHROMIUM,
@@ -184,6 +185,23 @@ describe('web page', { timeout: 10 * TEST_TIMEOUT_MS }, () => {
 			assert.deepEqual(numbers, numbers.map((_, i) => String(i + 1)), 'pages are numbered in order');
 			const text = (await pages.allTextContents()).join('\n');
 			assert.ok(text.includes('Maya'), "the child's name appears in the story");
+
+			/* Every page has its picture (loaded lazily: each answers), with words for
+			 * those who cannot see it; the first one, in view, has loaded. */
+			const pictures = await page.locator('#story .page img.page-picture').evaluateAll((imgs) =>
+				Promise.all(imgs.map(async (img) => ({ status: (await fetch(img.src)).status, alt: img.alt })))
+			);
+			assert.equal(pictures.length, count, 'a picture on every page');
+			assert.ok(pictures.every((p) => p.status === 200 && p.alt.length > 10), JSON.stringify(pictures.slice(0, 2)));
+			const first = page.locator('#story .page img.page-picture').first();
+			await first.scrollIntoViewIfNeeded();
+			await page.waitForFunction(() => {
+				const img = document.querySelector('#story .page img.page-picture');
+				return img && img.complete && img.naturalWidth === 1024;
+			});
+			const cover = page.locator('#story-cover img.book-cover');
+			await cover.waitFor({ state: 'visible' });
+			assert.equal(await cover.evaluate((img) => img.naturalHeight), 1024);
 
 			/* The page to keep is the worker's HTML export of the same story. */
 			const keep = await page.getAttribute('#save-page', 'href');
