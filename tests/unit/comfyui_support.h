@@ -3,14 +3,13 @@
 #ifndef COMFYUI_SUPPORT_H
 #define COMFYUI_SUPPORT_H
 
+#include "node_support.h"
+
 #include <jansson.h>
 #include <stddef.h>
-#include <sys/types.h>
 
 struct comfyui_server {
-	int port;
-	pid_t pid;
-	int out_fd; /* the read end of the server's stdout, kept open so it never gets EPIPE */
+	struct node_child node;
 };
 
 /* Starts the stand-in with extra switches (a NULL-terminated list such as

@@ -7,15 +7,14 @@
  */
 #include "pg_support.h"
 
-#include <arpa/inet.h>
+#include "port_support.h"
+
 #include <glob.h>
 #include <libpq-fe.h>
-#include <netinet/in.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 static int find_bin(struct pg_server *pg)
@@ -31,20 +30,6 @@ static int find_bin(struct pg_server *pg)
 	         g.gl_pathv[g.gl_pathc - 1]);
 	globfree(&g);
 	return 0;
-}
-
-static int free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	int port = -1;
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
 }
 
 /* Runs one server binary with arguments, as postgres when we are root. */
@@ -111,7 +96,7 @@ int pg_support_start(struct pg_server *pg)
 		fprintf(stderr, "pg_support: initdb failed, see %s/tools.log\n", pg->dir);
 		return -1;
 	}
-	pg->port = free_port();
+	pg->port = sv_test_free_port();
 	return pg->port > 0 ? server_start(pg) : -1;
 }
 

@@ -1,8 +1,7 @@
 /*
- * Starts and stops s3rver for the unit tests. It listens on port 0 and
- * prints the port it got, so there is no window in which another process
- * can take a port picked in advance. The child gets SIGKILL if the test
- * process dies first, so a crashed test leaves no server behind.
+ * Starts and stops s3rver for the unit tests, through node_support: it
+ * listens on port 0 and prints the port it got. Its stderr goes to
+ * s3rver.log in its directory.
  *
  * s3rver encrypts its ListObjectsV2 continuation tokens with DES, which
  * OpenSSL 3 only offers through its legacy provider: without
@@ -11,18 +10,10 @@
 #include "s3_support.h"
 
 #include <curl/curl.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <ftw.h>
-#include <poll.h>
-#include <signal.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #ifndef SV_SOURCE_DIR
@@ -31,26 +22,15 @@
 
 #define S3RVER_JS   SV_SOURCE_DIR "/node_modules/s3rver/bin/s3rver.js"
 #define START_MS    30000
-#define STOP_MS     5000
 #define LISTEN_LINE "S3rver listening on "
 
-static long long now_ms(void)
+/* s3rver names its port in a line "S3rver listening on ADDRESS:PORT". */
+static int listen_port(const char *line)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-/* In the child: only async-signal-safe calls until exec. */
-static void child_exec(int out_fd, const char *log, char *const argv[])
-{
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	int in = open("/dev/null", O_RDONLY);
-	int err = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-	if (in < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err, 2) < 0)
-		_exit(127);
-	execvp(argv[0], argv);
-	_exit(127);
+	const char *at = strstr(line, LISTEN_LINE);
+	const char *colon = at ? strchr(at + strlen(LISTEN_LINE), ':') : NULL;
+	int port = colon ? atoi(colon + 1) : 0;
+	return port > 0 ? port : 0;
 }
 
 static int spawn(struct s3_server *s3, const char *bucket)
@@ -71,49 +51,13 @@ static int spawn(struct s3_server *s3, const char *bucket)
 	                "--configure-bucket",
 	                (char *)bucket,
 	                NULL};
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -1;
-	s3->pid = fork();
-	if (s3->pid == 0)
-		child_exec(p[1], log, argv);
-	close(p[1]);
-	if (s3->pid < 0) {
-		close(p[0]);
-		return -1;
-	}
-	s3->out_fd = p[0];
-	return 0;
-}
-
-/* Reads the server's stdout until it names its port, or the deadline passes. */
-static int await_port(struct s3_server *s3)
-{
-	char line[512];
-	size_t len = 0;
-	long long deadline = now_ms() + START_MS;
-	while (len < sizeof(line) - 1) {
-		long long left = deadline - now_ms();
-		struct pollfd pfd = {.fd = s3->out_fd, .events = POLLIN};
-		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
-			return -1;
-		ssize_t n = read(s3->out_fd, line + len, sizeof(line) - 1 - len);
-		if (n <= 0)
-			return -1; /* it exited */
-		len += (size_t)n;
-		line[len] = '\0';
-		const char *at = strstr(line, LISTEN_LINE);
-		const char *colon = at ? strchr(at + strlen(LISTEN_LINE), ':') : NULL;
-		if (colon && strchr(colon, '\n'))
-			return (s3->port = atoi(colon + 1)) > 0 ? 0 : -1;
-	}
-	return -1;
+	return node_support_start(&s3->node, argv, NULL, log, START_MS, listen_port);
 }
 
 int s3_support_start(struct s3_server *s3, const char *bucket)
 {
 	memset(s3, 0, sizeof(*s3));
-	s3->out_fd = -1;
+	s3->node.out_fd = -1;
 	if (access(S3RVER_JS, R_OK) != 0) {
 		fprintf(stderr, "s3_support: %s is missing (run npm ci in the repository)\n",
 		        S3RVER_JS);
@@ -124,24 +68,11 @@ int s3_support_start(struct s3_server *s3, const char *bucket)
 		s3->dir[0] = '\0';
 		return -1;
 	}
-	if (spawn(s3, bucket) < 0 || await_port(s3) < 0) {
+	if (spawn(s3, bucket) < 0) {
 		fprintf(stderr, "s3_support: s3rver did not start, see %s/s3rver.log\n", s3->dir);
 		return -1;
 	}
 	return 0;
-}
-
-/* Waits up to ms for the child to exit; true when it has. */
-static bool reaped(pid_t pid, int ms)
-{
-	long long deadline = now_ms() + ms;
-	do {
-		pid_t r = waitpid(pid, NULL, WNOHANG);
-		if (r == pid || (r < 0 && errno == ECHILD))
-			return true;
-		usleep(20000);
-	} while (now_ms() < deadline);
-	return false;
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -151,18 +82,7 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 
 void s3_support_stop(struct s3_server *s3)
 {
-	if (s3->pid > 0) {
-		kill(s3->pid, SIGTERM);
-		if (!reaped(s3->pid, STOP_MS)) {
-			kill(s3->pid, SIGKILL);
-			reaped(s3->pid, STOP_MS);
-		}
-		s3->pid = 0;
-	}
-	if (s3->out_fd >= 0) {
-		close(s3->out_fd);
-		s3->out_fd = -1;
-	}
+	node_support_stop(&s3->node);
 	if (s3->dir[0]) {
 		if (nftw(s3->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
 			fprintf(stderr, "s3_support: cannot remove %s\n", s3->dir);
@@ -183,7 +103,7 @@ static size_t discard(char *data, size_t size, size_t n, void *ud)
 int s3_support_create_bucket(const struct s3_server *s3, const char *bucket)
 {
 	char url[160];
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/%s", s3->port, bucket);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/%s", s3->node.port, bucket);
 	CURL *h = curl_easy_init();
 	struct curl_slist *hdrs = curl_slist_append(
 	    NULL, "x-amz-content-sha256: "
@@ -211,7 +131,8 @@ int s3_support_create_bucket(const struct s3_server *s3, const char *bucket)
 
 void s3_support_url(const struct s3_server *s3, const char *bucket, char *url, size_t n)
 {
-	snprintf(url, n, "s3://%s?endpoint=http://127.0.0.1:%d&region=us-east-1", bucket, s3->port);
+	snprintf(url, n, "s3://%s?endpoint=http://127.0.0.1:%d&region=us-east-1", bucket,
+	         s3->node.port);
 }
 
 void s3_support_env(void)

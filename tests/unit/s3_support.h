@@ -4,14 +4,13 @@
 #ifndef S3_SUPPORT_H
 #define S3_SUPPORT_H
 
+#include "node_support.h"
+
 #include <stddef.h>
-#include <sys/types.h>
 
 struct s3_server {
 	char dir[64]; /* the temporary directory: data/ and s3rver.log */
-	int port;
-	pid_t pid;
-	int out_fd; /* the read end of the server's stdout, kept open so it never gets EPIPE */
+	struct node_child node;
 };
 
 /* Starts s3rver with bucket created; 0 once it listens, -1 (message on stderr) otherwise. */

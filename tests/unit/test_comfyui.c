@@ -20,43 +20,17 @@
 #define TIMEOUT_MS 10000
 #define MARGIN_MS  700 /* what a timeout may overrun by: a last request, a slow machine */
 
-static json_t *catalog;
 static json_t *story;
 static struct comfyui_server standin; /* answers normally; the failure tests start their own */
 
 /* ---- helpers ---- */
 
-/* A story of the first universe with one of its own heroes, and a child. */
-static json_t *make_story(uint64_t seed)
-{
-	const json_t *universe = json_array_get(json_object_get(catalog, "universes"), 0);
-	const char *id = json_string_value(json_object_get(universe, "id"));
-	const char *hero = NULL;
-	size_t i;
-	const json_t *c;
-	json_array_foreach(json_object_get(catalog, "characters"), i, c)
-	{
-		if (!hero && strcmp(json_string_value(json_object_get(c, "universe")), id) == 0)
-			hero = json_string_value(json_object_get(c, "id"));
-	}
-	struct sv_story_params p;
-	sv_story_params_init(&p);
-	snprintf(p.universe, sizeof(p.universe), "%s", id);
-	snprintf(p.hero, sizeof(p.hero), "%s", hero);
-	snprintf(p.child_name, sizeof(p.child_name), "Ada");
-	p.seed = seed;
-	struct sv_err err;
-	if (sv_story_params_validate(cat, &p, &err) < 0)
-		return NULL;
-	return sv_story_generate(cat, &p, NULL, NULL, &err);
-}
-
 static int setup(void **state)
 {
-	if (sv_test_catalog_setup(state) < 0 || sodium_init() < 0)
+	if (sv_test_catalog_json_setup(state) < 0 || sodium_init() < 0)
 		return -1;
-	catalog = sv_story_catalog_json(cat);
-	story = catalog ? make_story(7) : NULL;
+	/* A story of the first universe with one of its own heroes, and a child. */
+	story = sv_test_story_in(0, 7);
 	if (!story || json_array_size(json_object_get(story, "pages")) < 3)
 		return -1;
 	return comfyui_support_start(&standin, NULL);
@@ -66,8 +40,7 @@ static int teardown(void **state)
 {
 	comfyui_support_stop(&standin);
 	json_decref(story);
-	json_decref(catalog);
-	return sv_test_catalog_teardown(state);
+	return sv_test_catalog_json_teardown(state);
 }
 
 static struct sv_illustrate_remote *open_on(const struct comfyui_server *s, int timeout_ms)
@@ -86,7 +59,7 @@ static json_t *sent_for(size_t index, const char *style, struct sv_buf *png)
 {
 	struct sv_illustrate_remote *r = open_on(&standin, TIMEOUT_MS);
 	struct sv_err err = {0};
-	int rc = sv_illustrate_remote_page(r, story, catalog, index, style, png, &err);
+	int rc = sv_illustrate_remote_page(r, story, sv_test_catalog_json, index, style, png, &err);
 	sv_illustrate_remote_close(r);
 	if (rc != 0)
 		fail_msg("page %zu: %s: %s", index, err.code, err.message);
@@ -163,7 +136,7 @@ static void failing_page(const char *const *switches, int timeout_ms, struct sv_
 	struct sv_buf png;
 	sv_buf_init(&png);
 	int64_t t0 = sv_time_mono_ns();
-	int rc = sv_illustrate_remote_page(r, story, catalog, 0, NULL, &png, err);
+	int rc = sv_illustrate_remote_page(r, story, sv_test_catalog_json, 0, NULL, &png, err);
 	*ms = elapsed_ms(t0);
 	sv_illustrate_remote_close(r);
 	comfyui_support_stop(&s);
@@ -335,7 +308,8 @@ static void unreachable_is_io_quickly(void **state)
 	struct sv_buf png;
 	sv_buf_init(&png);
 	int64_t t0 = sv_time_mono_ns();
-	assert_int_equal(sv_illustrate_remote_page(r, story, catalog, 0, NULL, &png, &err), -1);
+	assert_int_equal(
+	    sv_illustrate_remote_page(r, story, sv_test_catalog_json, 0, NULL, &png, &err), -1);
 	assert_true(elapsed_ms(t0) < 2000);
 	assert_string_equal(err.code, "io");
 	assert_int_equal(png.len, 0);
@@ -393,10 +367,12 @@ static void bad_page_or_style_is_refused(void **state)
 	sv_buf_init(&png);
 	struct sv_err err = {0};
 	size_t pages = json_array_size(json_object_get(story, "pages"));
-	assert_int_equal(sv_illustrate_remote_page(r, story, catalog, pages, NULL, &png, &err), -1);
+	assert_int_equal(
+	    sv_illustrate_remote_page(r, story, sv_test_catalog_json, pages, NULL, &png, &err), -1);
 	assert_string_equal(err.code, "invalid_value");
 	assert_string_equal(err.field, "pages");
-	assert_int_equal(sv_illustrate_remote_page(r, story, catalog, 0, "oil", &png, &err), -1);
+	assert_int_equal(
+	    sv_illustrate_remote_page(r, story, sv_test_catalog_json, 0, "oil", &png, &err), -1);
 	assert_string_equal(err.code, "invalid_value");
 	assert_string_equal(err.field, "style");
 	assert_int_equal(png.len, 0);

@@ -14,44 +14,10 @@
 
 #include <cmocka.h>
 
-static json_t *catalog; /* the catalog as JSON, for the palettes */
-
-static int setup(void **state)
-{
-	if (sv_test_catalog_setup(state) < 0)
-		return -1;
-	catalog = sv_story_catalog_json(cat);
-	return catalog ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	json_decref(catalog);
-	return sv_test_catalog_teardown(state);
-}
-
-/* A story in universe u (its index in the catalog), with a child and the given seed. */
+/* sv_test_story_in, failing the test when the story cannot be made. */
 static json_t *story_in(size_t u, uint64_t seed, const char *title)
 {
-	const json_t *universe = json_array_get(json_object_get(catalog, "universes"), u);
-	const char *id = json_string_value(json_object_get(universe, "id"));
-	const char *hero = NULL;
-	size_t i;
-	const json_t *c;
-	json_array_foreach(json_object_get(catalog, "characters"), i, c)
-	{
-		if (!hero && strcmp(json_string_value(json_object_get(c, "universe")), id) == 0)
-			hero = json_string_value(json_object_get(c, "id"));
-	}
-	struct sv_story_params p;
-	sv_story_params_init(&p);
-	snprintf(p.universe, sizeof(p.universe), "%s", id);
-	snprintf(p.hero, sizeof(p.hero), "%s", hero);
-	snprintf(p.child_name, sizeof(p.child_name), "Ada");
-	p.seed = seed;
-	struct sv_err err;
-	assert_int_equal(sv_story_params_validate(cat, &p, &err), 0);
-	json_t *story = sv_story_generate(cat, &p, NULL, NULL, &err);
+	json_t *story = sv_test_story_in(u, seed);
 	assert_non_null(story);
 	if (title)
 		json_object_set_new(story, "title", json_string(title));
@@ -78,7 +44,7 @@ static void draw_page(const json_t *story, size_t i, const char *style, struct s
 {
 	struct sv_err err;
 	png->len = 0;
-	if (sv_illustrate_page(story, catalog, i, style, png, &err) != 0)
+	if (sv_illustrate_page(story, sv_test_catalog_json, i, style, png, &err) != 0)
 		fail_msg("page %zu: %s", i, err.message);
 }
 
@@ -169,7 +135,7 @@ static void a_characters_colour_is_on_every_page_it_is_on(void **state)
 
 static void every_universe_and_style_renders(void **state)
 {
-	size_t nu = json_array_size(json_object_get(catalog, "universes"));
+	size_t nu = json_array_size(json_object_get(sv_test_catalog_json, "universes"));
 	struct sv_buf png;
 	sv_buf_init(&png);
 	/* A page of each universe, the styles in turn: the scene tests cover every place. */
@@ -192,9 +158,9 @@ static void styles_differ_and_unknown_is_refused(void **state)
 	draw_page(story, 0, "crayon", &b);
 	assert_false(a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
 	struct sv_err err;
-	assert_int_equal(sv_illustrate_page(story, catalog, 0, "oil", &a, &err), -1);
+	assert_int_equal(sv_illustrate_page(story, sv_test_catalog_json, 0, "oil", &a, &err), -1);
 	assert_string_equal(err.field, "style");
-	assert_int_equal(sv_illustrate_page(story, catalog, 999, NULL, &a, &err), -1);
+	assert_int_equal(sv_illustrate_page(story, sv_test_catalog_json, 999, NULL, &a, &err), -1);
 	assert_string_equal(err.field, "pages");
 	assert_true(sv_illustrate_style_valid("flat"));
 	assert_false(sv_illustrate_style_valid("Flat"));
@@ -229,7 +195,7 @@ static void cover_text_stays_on_the_canvas(void **state)
 	struct sv_buf png;
 	sv_buf_init(&png);
 	struct sv_err err;
-	assert_int_equal(sv_illustrate_cover(story, catalog, NULL, &png, &err), 0);
+	assert_int_equal(sv_illustrate_cover(story, sv_test_catalog_json, NULL, &png, &err), 0);
 	cairo_surface_t *s = decode(&png);
 	assert_int_equal(cairo_image_surface_get_width(s), SV_ILLUSTRATE_COVER_W);
 	assert_int_equal(cairo_image_surface_get_height(s), SV_ILLUSTRATE_COVER_H);
@@ -280,7 +246,7 @@ static void every_catalog_character_has_a_sheet(void **state)
 	const json_t *c;
 	struct sv_buf png;
 	sv_buf_init(&png);
-	json_array_foreach(json_object_get(catalog, "characters"), i, c)
+	json_array_foreach(json_object_get(sv_test_catalog_json, "characters"), i, c)
 	{
 		struct sv_err err;
 		png.len = 0;
@@ -304,5 +270,6 @@ int main(void)
 	    cmocka_unit_test(alt_text_says_who_where_and_when),
 	    cmocka_unit_test(every_catalog_character_has_a_sheet),
 	};
-	return cmocka_run_group_tests_name("illustrate", tests, setup, teardown);
+	return cmocka_run_group_tests_name("illustrate", tests, sv_test_catalog_json_setup,
+	                                   sv_test_catalog_json_teardown);
 }

@@ -17,25 +17,9 @@
 #define W 256 /* small canvases keep the whole matrix of places quick */
 #define H 192
 
-static json_t *catalog;
-
-static int setup(void **state)
-{
-	if (sv_test_catalog_setup(state) < 0)
-		return -1;
-	catalog = sv_story_catalog_json(cat);
-	return catalog ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	json_decref(catalog);
-	return sv_test_catalog_teardown(state);
-}
-
 static const json_t *universes(void)
 {
-	return json_object_get(catalog, "universes");
+	return json_object_get(sv_test_catalog_json, "universes");
 }
 
 static struct ill_scene scene_of(const json_t *u, const char *place, const char *time)
@@ -327,5 +311,6 @@ int main(void)
 	    cmocka_unit_test(unknown_places_still_get_a_landscape),
 	    cmocka_unit_test(every_catalog_object_draws),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, sv_test_catalog_json_setup,
+	                              sv_test_catalog_json_teardown);
 }
