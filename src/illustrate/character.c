@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -568,6 +569,33 @@ static void copy_lower(char *dst, size_t cap, const char *src)
 	dst[i] = '\0';
 }
 
+/* What a custom character's traits show when nothing describes its looks:
+ * the same traits give the same things to wear or carry. */
+static const struct {
+	const char *trait;
+	int feature;
+} trait_features[] = {
+    {"brave", F_CAPE},   {"bold", F_CAPE},        {"clever", F_GLASSES},
+    {"wise", F_GLASSES}, {"bookish", F_GLASSES},  {"smart", F_GLASSES},
+    {"shy", F_SCARF},    {"gentle", F_SCARF},     {"cosy", F_SCARF},
+    {"funny", F_BOWTIE}, {"silly", F_BOWTIE},     {"cheerful", F_FLOWER},
+    {"kind", F_FLOWER},  {"curious", F_BACKPACK}, {"adventurous", F_BACKPACK},
+    {"musical", F_DRUM}, {"magical", F_WAND},     {"royal", F_CROWN},
+    {"proud", F_CROWN},  {"sporty", F_HAT},       {"sleepy", F_HAT},
+};
+
+static void trait_looks(struct ill_sheet *sh, const json_t *traits)
+{
+	size_t i;
+	const json_t *t;
+	json_array_foreach(traits, i, t)
+	{
+		for (size_t k = 0; json_is_string(t) && k < COUNT(trait_features); k++)
+			if (strcasecmp(json_string_value(t), trait_features[k].trait) == 0)
+				set_feature(sh, trait_features[k].feature);
+	}
+}
+
 int ill_sheet_from_json(const json_t *character, struct ill_sheet *out, struct sv_err *err)
 {
 	const char *species = json_string_value(json_object_get(character, "species"));
@@ -586,8 +614,10 @@ int ill_sheet_from_json(const json_t *character, struct ill_sheet *out, struct s
 	char key[160];
 	int n = snprintf(key, sizeof(key), "%s/%s", out->name, out->species);
 	uint64_t h = sv_hash64(key, (size_t)(n < (int)sizeof(key) ? n : (int)sizeof(key) - 1), 7);
-	if (!looks)
+	if (!looks) {
 		custom_colours(out, h);
+		trait_looks(out, json_object_get(character, "traits"));
+	}
 	if (human)
 		person_colours(out, h, named_hair);
 	return 0;

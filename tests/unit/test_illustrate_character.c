@@ -66,6 +66,18 @@ static void looks_set_the_main_colour(void **state)
 	    json_pack("{s:s,s:s,s:[s]}", "name", "Zog", "species", "baby dragon", "traits", "shy");
 	assert_int_equal(ill_sheet_from_json(custom, &sh, NULL), 0);
 	json_decref(custom);
+	/* Without looks, traits show: a brave, clever one wears a cape and glasses. */
+	struct ill_sheet plain, brave;
+	json_t *a =
+	    json_pack("{s:s,s:s,s:[s]}", "name", "Tam", "species", "cat", "traits", "quiet");
+	json_t *b = json_pack("{s:s,s:s,s:[s,s]}", "name", "Tam", "species", "cat", "traits",
+	                      "brave", "clever");
+	assert_int_equal(ill_sheet_from_json(a, &plain, NULL), 0);
+	assert_int_equal(ill_sheet_from_json(b, &brave, NULL), 0);
+	assert_true(brave.features != plain.features);
+	assert_true((brave.features & ~plain.features) != 0);
+	json_decref(a);
+	json_decref(b);
 	json_t *none = json_pack("{s:s}", "name", "Nobody");
 	assert_int_equal(ill_sheet_from_json(none, &sh, NULL), -1);
 	json_decref(none);
