@@ -539,8 +539,12 @@
 		return n === 1 ? '1 page written so far.' : `${n} pages written so far.`;
 	}
 
+	function pagesDrawn(n, written) {
+		return `All ${written} pages written; ${n === 1 ? '1 picture' : `${n} pictures`} drawn so far.`;
+	}
+
 	/* Follows the story's progress events (the status line counts the pages
-	 * as they are written); at the end, or if the stream fails, asks for the
+	 * as they are written, then their pictures as they are drawn); at the end, or if the stream fails, asks for the
 	 * story itself, which shows it, or goes on asking now and then. */
 	function follow(id) {
 		stopPolling();
@@ -571,6 +575,20 @@
 			}
 			pages = Math.max(pages, n);
 			setStatus('generating', pagesWritten(pages));
+		});
+		/* Then each page's picture. */
+		let drawn = 0;
+		source.addEventListener('drawn', (e) => {
+			if (!live())
+				return;
+			let n = drawn + 1;
+			try {
+				n = JSON.parse(e.data).number || n;
+			} catch (err) {
+				/* keep counting ourselves */
+			}
+			drawn = Math.max(drawn, n);
+			setStatus('generating', pagesDrawn(drawn, pages));
 		});
 		source.addEventListener('ready', settle);
 		source.addEventListener('failed', settle);

@@ -167,10 +167,21 @@ describe('web page', { timeout: 10 * TEST_TIMEOUT_MS }, () => {
 		try {
 			await pickUniverseAndHero(page);
 			await page.fill('#child-name', 'Maya');
+			/* Every line the status shows on the way, to see the progress it reported. */
+			await page.evaluate(() => {
+				window.statusLines = [];
+				new MutationObserver(() => window.statusLines.push(document.querySelector('#status').textContent)).observe(
+					document.querySelector('#status'),
+					{ childList: true, subtree: true, characterData: true }
+				);
+			});
 			await page.click('#create');
 			await page.locator('#status').waitFor({ state: 'visible' });
 			const result = await waitForStory(page);
 			assert.equal(result.status, 'ready', `the story did not become ready: ${result.text}\n${server.stderr}`);
+			const lines = await page.evaluate(() => window.statusLines);
+			assert.ok(lines.some((l) => /pages? written so far/.test(l)), JSON.stringify(lines));
+			assert.ok(lines.some((l) => /drawn so far/.test(l)), JSON.stringify(lines));
 
 			await page.locator('#story').waitFor({ state: 'visible' });
 			storyTitle = (await page.textContent('#story-title')).trim();
