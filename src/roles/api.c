@@ -84,12 +84,6 @@ static void create_story(void *ctx, const struct sv_http_request *req, struct sv
 	sv_http_json(res, 202, json_pack("{s:s,s:s}", "id", id, "status", "queued"));
 }
 
-static int valid_id(const char *id)
-{
-	size_t n = strlen(id);
-	return n == SV_STORE_ID_LEN && strspn(id, "0123456789abcdef") == n;
-}
-
 /* The story resource as text: the stored JSON documents are spliced in as
  * they are, so reading a story never parses it. */
 static int story_resource(struct sv_buf *b, const struct sv_store_story *s)
@@ -121,7 +115,7 @@ static void get_story(void *ctx, const struct sv_http_request *req, struct sv_ht
 {
 	struct sv_app *app = ctx;
 	const char *id = req->params[0];
-	if (!valid_id(id)) {
+	if (!sv_roles_story_id_valid(id)) {
 		sv_http_error(res, 404, "not_found", "id", "no story with id '%.40s'", id);
 		return;
 	}
@@ -209,7 +203,7 @@ static void delete_story(void *ctx, const struct sv_http_request *req, struct sv
 	struct sv_app *app = ctx;
 	const char *id = req->params[0];
 	struct sv_err err;
-	int rc = valid_id(id) ? sv_store_story_delete(app->store, id, &err) : 1;
+	int rc = sv_roles_story_id_valid(id) ? sv_store_story_delete(app->store, id, &err) : 1;
 	if (rc < 0)
 		store_failure(res, &err);
 	else if (rc == 1)
@@ -340,7 +334,7 @@ static int media_story(struct sv_app *app, const char *id, struct sv_http_respon
 {
 	struct sv_store_story s = {0};
 	struct sv_err err;
-	int rc = valid_id(id) ? sv_store_story_get(app->store, id, &s, &err) : 1;
+	int rc = sv_roles_story_id_valid(id) ? sv_store_story_get(app->store, id, &s, &err) : 1;
 	sv_store_story_clear(&s);
 	if (rc < 0)
 		store_failure(res, &err);

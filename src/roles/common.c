@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/random.h>
 
 void sv_roles_usage_error(const char *cmd, const char *fmt, ...)
@@ -118,4 +119,10 @@ int sv_roles_common_option(const char *cmd, int ch, struct sv_roles_common *c)
 		return 0;
 	}
 	return -1;
+}
+
+bool sv_roles_story_id_valid(const char *id)
+{
+	size_t n = strlen(id);
+	return n == SV_STORE_ID_LEN && strspn(id, "0123456789abcdef") == n;
 }

@@ -192,12 +192,6 @@ static int poll_story(void *ctx, struct sv_buf *out)
 	return rc;
 }
 
-static int valid_id(const char *id)
-{
-	size_t n = strlen(id);
-	return n == SV_STORE_ID_LEN && strspn(id, "0123456789abcdef") == n;
-}
-
 void sv_roles_story_events(void *ctx, const struct sv_http_request *req,
                            struct sv_http_response *res)
 {
@@ -205,7 +199,7 @@ void sv_roles_story_events(void *ctx, const struct sv_http_request *req,
 	const char *id = req->params[0];
 	struct sv_store_story s = {0};
 	struct sv_err err;
-	int rc = valid_id(id) ? sv_store_story_get(app->store, id, &s, &err) : 1;
+	int rc = sv_roles_story_id_valid(id) ? sv_store_story_get(app->store, id, &s, &err) : 1;
 	sv_store_story_clear(&s);
 	if (rc == 1) {
 		sv_http_error(res, 404, "not_found", "id", "no story with id '%.40s'", id);

@@ -191,6 +191,9 @@ int sv_roles_pictures_draw(const json_t *story, const json_t *catalog,
 int sv_roles_image_provider(const char *provider, const char *url,
                             struct sv_illustrate_remote **out, struct sv_err *err);
 
+/* Whether id looks like a story id: SV_STORE_ID_LEN lowercase hex characters. */
+bool sv_roles_story_id_valid(const char *id);
+
 /* A random seed for generation when none was given (53 bits, like JSON numbers). */
 uint64_t sv_roles_random_seed(void);
 

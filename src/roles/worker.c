@@ -31,12 +31,6 @@ struct sv_roles_held {
 
 /* ---- series: the story a request continues ---- */
 
-static int story_id_ok(const char *id)
-{
-	size_t n = strlen(id);
-	return n == SV_STORE_ID_LEN && strspn(id, "0123456789abcdef") == n;
-}
-
 int sv_roles_load_previous(struct sv_app *app, const json_t *request, json_t **prev,
                            struct sv_err *err)
 {
@@ -44,7 +38,7 @@ int sv_roles_load_previous(struct sv_app *app, const json_t *request, json_t **p
 	const char *id = json_string_value(json_object_get(request, "continue_from"));
 	if (!id)
 		return 0;
-	if (!story_id_ok(id))
+	if (!sv_roles_story_id_valid(id))
 		return sv_err_set(err, "unknown_id", "continue_from",
 		                  "there is no story '%.40s' to continue", id);
 	struct sv_store_story row = {0};

@@ -542,6 +542,15 @@ static int sq_page_put(void *impl, const char *story_id, int number, const char 
 	return rc < 0 ? -1 : 0;
 }
 
+/* Inside a transaction: marks the job done if worker still holds its lease.
+ * 0 done, 1 when the lease was lost (nothing changes), -1 on error. */
+static int job_done(struct conn *c, const struct sv_store_job *job, const char *worker, int64_t now,
+                    struct sv_err *err)
+{
+	int n = exec(c, bind(c, ST_JOB_DONE, "isi", job->id, worker, now), err);
+	return n < 0 ? -1 : n == 0 ? 1 : 0;
+}
+
 static int sq_job_succeed(void *impl, const struct sv_store_job *job, const char *worker,
                           const char *title, const char *story, int64_t now, struct sv_err *err)
 {
@@ -549,14 +558,10 @@ static int sq_job_succeed(void *impl, const struct sv_store_job *job, const char
 	struct conn *c = acquire(p);
 	int rc = begin(c, err);
 	if (rc == 0)
-		rc = exec(c, bind(c, ST_JOB_DONE, "isi", job->id, worker, now), err);
-	if (rc == 1)
-		rc = exec(c, bind(c, ST_STORY_READY, "sssi", job->story_id, title, story, now),
-		          err) < 0
-		         ? -1
-		         : 0;
-	else if (rc == 0)
-		rc = 1; /* the lease was lost: change nothing */
+		rc = job_done(c, job, worker, now, err);
+	if (rc == 0 &&
+	    exec(c, bind(c, ST_STORY_READY, "sssi", job->story_id, title, story, now), err) < 0)
+		rc = -1;
 	rc = finish(c, rc, err);
 	release(p, c);
 	return rc;
@@ -570,18 +575,17 @@ static int sq_job_hand_on(void *impl, const struct sv_store_job *job, const char
 	struct conn *c = acquire(p);
 	int rc = begin(c, err);
 	if (rc == 0)
-		rc = exec(c, bind(c, ST_JOB_DONE, "isi", job->id, worker, now), err);
-	if (rc == 1)
-		rc = exec(c, bind(c, ST_STORY_TEXT, "sssi", job->story_id, title, story, now), err);
-	if (rc >= 0 && rc != 0)
-		rc = exec(c,
-		          bind(c, ST_JOB_INSERT, "ssii", next_kind, job->story_id,
-		               (int64_t)job->max_attempts, now),
-		          err) < 0
-		         ? -1
-		         : 0;
-	else if (rc == 0)
-		rc = 1; /* the lease was lost (or the story deleted): change nothing */
+		rc = job_done(c, job, worker, now, err);
+	if (rc == 0) { /* a story deleted meanwhile gets no next job */
+		int n =
+		    exec(c, bind(c, ST_STORY_TEXT, "sssi", job->story_id, title, story, now), err);
+		rc = n < 0 ? -1 : n == 0 ? 1 : 0;
+	}
+	if (rc == 0 && exec(c,
+	                    bind(c, ST_JOB_INSERT, "ssii", next_kind, job->story_id,
+	                         (int64_t)job->max_attempts, now),
+	                    err) < 0)
+		rc = -1;
 	rc = finish(c, rc, err);
 	release(p, c);
 	return rc;
