@@ -1,0 +1,138 @@
+/*
+ * The plain reference operations: one short function per step of the
+ * model, written for reading rather than speed. The fast kernels and the
+ * batched engine are tested against these.
+ */
+#include "lm/internal.h"
+
+#include <math.h>
+
+void lm_ref_rmsnorm(float *out, const float *x, const float *weight, int n)
+{
+	float ss = 0.0f;
+	for (int i = 0; i < n; i++)
+		ss += x[i] * x[i];
+	ss = 1.0f / sqrtf(ss / (float)n + 1e-5f);
+	for (int i = 0; i < n; i++)
+		out[i] = weight[i] * (ss * x[i]);
+}
+
+void lm_ref_softmax(float *x, int n)
+{
+	float max = x[0];
+	for (int i = 1; i < n; i++)
+		if (x[i] > max)
+			max = x[i];
+	float sum = 0.0f;
+	for (int i = 0; i < n; i++) {
+		x[i] = expf(x[i] - max);
+		sum += x[i];
+	}
+	for (int i = 0; i < n; i++)
+		x[i] /= sum;
+}
+
+void lm_ref_matvec_f32(float *out, const float *x, const struct lm_tensor *w)
+{
+	for (int r = 0; r < w->rows; r++) {
+		const float *row = w->f + (size_t)r * (size_t)w->cols;
+		float sum = 0.0f;
+		for (int c = 0; c < w->cols; c++)
+			sum += row[c] * x[c];
+		out[r] = sum;
+	}
+}
+
+void lm_ref_quantize(int8_t *q, float *s, const float *x, int n, int gs)
+{
+	for (int g = 0; g < n / gs; g++) {
+		const float *xg = x + g * gs;
+		float max = 0.0f;
+		for (int i = 0; i < gs; i++)
+			max = fmaxf(max, fabsf(xg[i]));
+		float scale = max / 127.0f;
+		s[g] = scale;
+		for (int i = 0; i < gs; i++)
+			q[g * gs + i] = (int8_t)(scale > 0.0f ? roundf(xg[i] / scale) : 0.0f);
+	}
+}
+
+void lm_ref_matvec_q8(float *out, const int8_t *xq, const float *xs, const struct lm_tensor *w)
+{
+	int gs = w->group_size;
+	for (int r = 0; r < w->rows; r++) {
+		const int8_t *row = w->q + (size_t)r * (size_t)w->cols;
+		const float *rs = w->s + (size_t)r * (size_t)(w->cols / gs);
+		float sum = 0.0f;
+		for (int g = 0; g < w->cols / gs; g++) {
+			int32_t dot = 0;
+			for (int i = 0; i < gs; i++)
+				dot += (int32_t)row[g * gs + i] * (int32_t)xq[g * gs + i];
+			sum += (float)dot * rs[g] * xs[g];
+		}
+		out[r] = sum;
+	}
+}
+
+void lm_ref_dequantize_row(float *out, const struct lm_tensor *w, int r)
+{
+	size_t off = (size_t)r * (size_t)w->cols;
+	if (w->f) {
+		for (int c = 0; c < w->cols; c++)
+			out[c] = w->f[off + (size_t)c];
+		return;
+	}
+	for (int c = 0; c < w->cols; c++)
+		out[c] = (float)w->q[off + (size_t)c] * w->s[(off + (size_t)c) / (size_t)w->group_size];
+}
+
+/* Each pair of values in a head turns by an angle that shrinks with the
+ * pair's index: pos * 10000^(-i/head_size). */
+static void rotate_head(float *v, int pos, int head_size)
+{
+	for (int i = 0; i < head_size; i += 2) {
+		float freq = 1.0f / powf(10000.0f, (float)i / (float)head_size);
+		float angle = (float)pos * freq;
+		float c = cosf(angle), s = sinf(angle);
+		float a = v[i], b = v[i + 1];
+		v[i] = a * c - b * s;
+		v[i + 1] = a * s + b * c;
+	}
+}
+
+void lm_ref_rope(float *q, float *k, int pos, int n_heads, int n_kv_heads, int head_size)
+{
+	for (int h = 0; h < n_heads; h++)
+		rotate_head(q + h * head_size, pos, head_size);
+	for (int h = 0; h < n_kv_heads; h++)
+		rotate_head(k + h * head_size, pos, head_size);
+}
+
+void lm_ref_attention(float *out, const float *q, const float *keys, const float *values,
+                      int pos, int head_size, int stride, float *att)
+{
+	float scale = 1.0f / sqrtf((float)head_size);
+	for (int t = 0; t <= pos; t++) {
+		const float *k = keys + (size_t)t * (size_t)stride;
+		float score = 0.0f;
+		for (int i = 0; i < head_size; i++)
+			score += q[i] * k[i];
+		att[t] = score * scale;
+	}
+	lm_ref_softmax(att, pos + 1);
+	for (int i = 0; i < head_size; i++)
+		out[i] = 0.0f;
+	for (int t = 0; t <= pos; t++) {
+		const float *v = values + (size_t)t * (size_t)stride;
+		for (int i = 0; i < head_size; i++)
+			out[i] += att[t] * v[i];
+	}
+}
+
+void lm_ref_swiglu(float *h1, const float *h3, int n)
+{
+	for (int i = 0; i < n; i++) {
+		float v = h1[i];
+		h1[i] = v / (1.0f + expf(-v)) * h3[i];
+	}
+}
