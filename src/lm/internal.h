@@ -21,7 +21,7 @@ struct lm_tensor {
 };
 
 struct lm_layer {
-	const float *rms_att, *rms_ffn; /* dim each */
+	const float *rms_att, *rms_ffn;  /* dim each */
 	struct lm_tensor wq, wk, wv, wo; /* dim×dim, kv_dim×dim, kv_dim×dim, dim×dim */
 	struct lm_tensor w1, w2, w3;     /* hidden×dim, dim×hidden, hidden×dim */
 };
@@ -30,7 +30,7 @@ struct lm_model {
 	struct lm_config cfg;
 	void *map; /* the file, mapped read-only; NULL once quantized on load */
 	size_t map_len;
-	void *owned; /* weights quantized on load (one allocation), or NULL */
+	void *owned;            /* weights quantized on load (one allocation), or NULL */
 	struct lm_tensor embed; /* vocab×dim */
 	struct lm_tensor cls;   /* vocab×dim: the embedding itself when shared */
 	const float *rms_final;
@@ -57,8 +57,8 @@ void lm_ref_dequantize_row(float *out, const struct lm_tensor *w, int r);
 void lm_ref_rope(float *q, float *k, int pos, int n_heads, int n_kv_heads, int head_size);
 /* One head's attention at pos: out = softmax(q · keys / sqrt(head_size)) · values
  * over positions 0..pos; keys and values step by stride floats; att is pos+1 scratch. */
-void lm_ref_attention(float *out, const float *q, const float *keys, const float *values,
-                      int pos, int head_size, int stride, float *att);
+void lm_ref_attention(float *out, const float *q, const float *keys, const float *values, int pos,
+                      int head_size, int stride, float *att);
 /* h1[i] = silu(h1[i]) * h3[i]. */
 void lm_ref_swiglu(float *h1, const float *h3, int n);
 
@@ -79,7 +79,15 @@ struct lm_kernel_ops {
 };
 
 extern const struct lm_kernel_ops lm_kernels_portable;
-extern const struct lm_kernel_ops lm_kernels_avx2; /* only where lm_kernels_supported says so */
+/* Only where lm_kernels_supported says so: */
+extern const struct lm_kernel_ops lm_kernels_avx2;
+extern const struct lm_kernel_ops lm_kernels_avxvnni;
+/* The AVX2 table's functions, for the tables that build on it. */
+void lm_avx2_matvec_f32(float *out, int ld, const float *x, const struct lm_tensor *w, int r0,
+                        int r1, int nb);
+void lm_avx2_matvec_q8(float *out, int ld, const int8_t *xq, const float *xs,
+                       const struct lm_tensor *w, int r0, int r1, int nb);
+void lm_avx2_quantize(int8_t *q, float *s, const float *x, int n, int gs);
 
 /* ---- thread pool (pool.c) ---- */
 

@@ -37,7 +37,7 @@ struct lm_config {
 	int n_heads;
 	int n_kv_heads; /* fewer than n_heads: grouped-query attention */
 	int vocab_size;
-	int seq_len;           /* the longest sequence the model was made for */
+	int seq_len;            /* the longest sequence the model was made for */
 	bool shared_classifier; /* the output layer is the token embedding */
 	int group_size;         /* int8 weights: values per scale; 0 for fp32 */
 };
@@ -102,7 +102,7 @@ struct lm_sampler {
 	struct lm_prob {
 		float p;
 		int index;
-	} *scratch; /* vocab_size entries, owned */
+	} * scratch; /* vocab_size entries, owned */
 };
 
 int lm_sampler_init(struct lm_sampler *s, int vocab_size, float temperature, float top_p,
@@ -115,12 +115,15 @@ int lm_sampler_sample(struct lm_sampler *s, float *logits);
 
 enum lm_kernels {
 	LM_KERNELS_AUTO,      /* the fastest this CPU runs */
-	LM_KERNELS_REFERENCE, /* one plain function per operation, one thread, one stream at a time */
+	LM_KERNELS_REFERENCE, /* one plain function per operation, one thread, one stream at a time
+	                       */
 	LM_KERNELS_PORTABLE,  /* plain C, threaded and batched */
 	LM_KERNELS_AVX2,      /* AVX2 and FMA intrinsics */
+	LM_KERNELS_AVXVNNI,   /* AVX2 with AVX-VNNI's int8 dot products */
 };
 
-/* "auto", "reference", "portable", "avx2"; lm_kernels_parse returns -1 for others. */
+/* "auto", "reference", "portable", "avx2", "avxvnni"; lm_kernels_parse
+ * returns -1 for others. */
 const char *lm_kernels_name(enum lm_kernels k);
 int lm_kernels_parse(const char *s, enum lm_kernels *out);
 /* Whether this CPU can run k. */
@@ -157,5 +160,39 @@ int lm_engine_step(struct lm_engine *e, struct lm_stream *const *streams, const 
  * the last one's logits are computed. */
 int lm_engine_prefill(struct lm_engine *e, struct lm_stream *s, const int *tokens, int n,
                       struct sv_err *err);
+
+/* ---- continuous batching (batcher.c) ---- */
+
+/* A thread that owns an engine and decodes every request it is given as one
+ * batch: requests join when a stream is free (their prompt prefilled) and
+ * leave when they finish, so callers on many threads share each step. */
+struct lm_batcher;
+
+struct lm_request {
+	const char *prompt; /* encoded with BOS */
+	int max_tokens;     /* continuation tokens at most (the model's seq_len also bounds it) */
+	float temperature, top_p;
+	uint64_t seed;
+	/* Called on the batcher's thread with each decoded piece, in order;
+	 * returning non-zero ends the request ("stop"). May be NULL. */
+	int (*on_piece)(void *ctx, const char *piece);
+	void *ctx;
+};
+
+struct lm_result {
+	int prompt_tokens, completion_tokens;
+	const char *finish_reason; /* "stop" (end of text or on_piece) or "length" */
+};
+
+/* Borrows the engine and tokenizer (which outlive it) and starts its thread. */
+struct lm_batcher *lm_batcher_new(struct lm_engine *e, const struct lm_tokenizer *t,
+                                  struct sv_err *err);
+/* Ends the thread. Call it once no caller is inside lm_batcher_run (stop
+ * the callers first); requests still queued fail with "unavailable". */
+void lm_batcher_free(struct lm_batcher *b);
+/* Runs a request to its end, blocking the caller; 0 with res filled, or -1
+ * with err filled (a bad request: "invalid_value" naming the field). */
+int lm_batcher_run(struct lm_batcher *b, const struct lm_request *r, struct lm_result *res,
+                   struct sv_err *err);
 
 #endif

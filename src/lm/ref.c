@@ -83,7 +83,8 @@ void lm_ref_dequantize_row(float *out, const struct lm_tensor *w, int r)
 		return;
 	}
 	for (int c = 0; c < w->cols; c++)
-		out[c] = (float)w->q[off + (size_t)c] * w->s[(off + (size_t)c) / (size_t)w->group_size];
+		out[c] =
+		    (float)w->q[off + (size_t)c] * w->s[(off + (size_t)c) / (size_t)w->group_size];
 }
 
 /* Each pair of values in a head turns by an angle that shrinks with the
@@ -108,8 +109,8 @@ void lm_ref_rope(float *q, float *k, int pos, int n_heads, int n_kv_heads, int h
 		rotate_head(k + h * head_size, pos, head_size);
 }
 
-void lm_ref_attention(float *out, const float *q, const float *keys, const float *values,
-                      int pos, int head_size, int stride, float *att)
+void lm_ref_attention(float *out, const float *q, const float *keys, const float *values, int pos,
+                      int head_size, int stride, float *att)
 {
 	float scale = 1.0f / sqrtf((float)head_size);
 	for (int t = 0; t <= pos; t++) {

@@ -448,6 +448,8 @@ const struct sv_http_route sv_roles_routes[] = {
     {"GET", "/api/v1/stories/{id}/media", list_media, 0},
     {"GET", "/api/v1/stories/{id}/media/{name}", get_media, 0},
     {"GET", "/api/v1/stories/{id}/media/{dir}/{name}", get_media_in, 0},
+    {"POST", "/v1/completions", sv_roles_completions, 1},
+    {"GET", "/v1/models", sv_roles_models, 0},
     {"GET", "/healthz", healthz, 0},
     {"GET", "/readyz", readyz, 0},
     {"GET", "/metrics", metrics, 0},
@@ -457,6 +459,8 @@ const struct sv_http_route sv_roles_routes[] = {
 };
 
 const struct sv_http_route sv_roles_health_routes[] = {
+    {"POST", "/v1/completions", sv_roles_completions, 1},
+    {"GET", "/v1/models", sv_roles_models, 0},
     {"GET", "/healthz", healthz, 0},
     {"GET", "/readyz", readyz, 0},
     {"GET", "/metrics", metrics, 0},

@@ -30,6 +30,13 @@ int sv_roles_bad_option(const char *cmd, int ch, char **argv)
 int sv_roles_getopt(const char *cmd, const char *usage, int argc, char **argv,
                     const struct option *opts, sv_roles_option_fn handle, void *ctx)
 {
+	int rc = sv_roles_getopt_operands(cmd, usage, argc, argv, opts, handle, ctx);
+	return rc ? rc : sv_roles_no_operands(cmd, argc, argv);
+}
+
+int sv_roles_getopt_operands(const char *cmd, const char *usage, int argc, char **argv,
+                             const struct option *opts, sv_roles_option_fn handle, void *ctx)
+{
 	opterr = 0;
 	optind = 1;
 	int ch;
@@ -44,7 +51,7 @@ int sv_roles_getopt(const char *cmd, const char *usage, int argc, char **argv,
 		if (rc > 0)
 			return 2;
 	}
-	return sv_roles_no_operands(cmd, argc, argv);
+	return 0;
 }
 
 int sv_roles_parse_log_level(const char *cmd, const char *arg)
@@ -118,7 +125,7 @@ int sv_roles_common_option(const char *cmd, int ch, struct sv_roles_common *c)
 		c->comfyui_url = optarg;
 		return 0;
 	}
-	return -1;
+	return sv_roles_text_option(cmd, ch, c);
 }
 
 bool sv_roles_story_id_valid(const char *id)

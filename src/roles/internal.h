@@ -33,6 +33,24 @@ struct sv_roles_common {
 	bool no_images;             /* --no-images: stories get words only, no image stage */
 	const char *image_provider; /* --image-provider local|comfyui (NULL: local) */
 	const char *comfyui_url;    /* --comfyui-url URL */
+	const char *text_provider;  /* --text-provider grammar|local|openai (NULL: grammar) */
+	const char *lm_model;       /* --lm-model FILE: serve /v1/completions, and write with it */
+	const char *lm_tokenizer;   /* --lm-tokenizer FILE */
+	long lm_threads;            /* --lm-threads N (0: one per CPU) */
+	bool lm_int8;               /* --lm-int8: quantize fp32 weights as they load */
+	const char *openai_model;   /* --openai-model NAME */
+	const char *openai_api;     /* --openai-api chat|completions (NULL: chat) */
+};
+
+/* The long-only options' codes (beyond any short option's). */
+enum {
+	SV_OPT_TEXT_PROVIDER = 0x100,
+	SV_OPT_LM_MODEL,
+	SV_OPT_LM_TOKENIZER,
+	SV_OPT_LM_THREADS,
+	SV_OPT_LM_INT8,
+	SV_OPT_OPENAI_MODEL,
+	SV_OPT_OPENAI_API,
 };
 
 /* The long options of sv_roles_common_option, for a command's option table. */
@@ -42,9 +60,32 @@ struct sv_roles_common {
 	    {"lease-seconds", required_argument, NULL, 'L'},                                       \
 	    {"log-level", required_argument, NULL, 'v'}, {"no-images", no_argument, NULL, 'I'},    \
 	    {"image-provider", required_argument, NULL, 'P'},                                      \
+	    {"comfyui-url", required_argument, NULL, 'U'}, SV_ROLES_TEXT_OPTIONS
+
+/* The text provider and language model options, for serve, worker and generate. */
+#define SV_ROLES_TEXT_OPTIONS                                                                      \
+	{"text-provider", required_argument, NULL, SV_OPT_TEXT_PROVIDER},                          \
+	    {"lm-model", required_argument, NULL, SV_OPT_LM_MODEL},                                \
+	    {"lm-tokenizer", required_argument, NULL, SV_OPT_LM_TOKENIZER},                        \
+	    {"lm-threads", required_argument, NULL, SV_OPT_LM_THREADS},                            \
+	    {"lm-int8", no_argument, NULL, SV_OPT_LM_INT8},                                        \
+	    {"openai-model", required_argument, NULL, SV_OPT_OPENAI_MODEL},                        \
 	{                                                                                          \
-		"comfyui-url", required_argument, NULL, 'U'                                        \
+		"openai-api", required_argument, NULL, SV_OPT_OPENAI_API                           \
 	}
+
+#define SV_ROLES_TEXT_USAGE                                                                        \
+	"  --text-provider P    who writes the pages: grammar (the default), local (the\n"         \
+	"                       language model below) or openai (an OpenAI-compatible\n"           \
+	"                       server at $STORYVERSE_OPENAI_BASE_URL, key in\n"                   \
+	"                       $STORYVERSE_OPENAI_API_KEY)\n"                                     \
+	"  --lm-model FILE      a llama2.c checkpoint: serves /v1/completions and writes\n"        \
+	"                       pages with --text-provider local\n"                                \
+	"  --lm-tokenizer FILE  its tokenizer.bin\n"                                               \
+	"  --lm-threads N       the model's threads (default: one per CPU)\n"                      \
+	"  --lm-int8            quantize an fp32 model to int8 as it loads\n"                      \
+	"  --openai-model NAME  the model the openai provider asks for (default: default)\n"       \
+	"  --openai-api API     chat (the default: /v1/chat/completions) or completions\n"
 
 /* The usage lines of the common options (after --listen, which differs): those
  * naming where things are kept, then all of them. */
@@ -67,7 +108,7 @@ struct sv_roles_common {
 	"  --lease-seconds N    how long a worker holds a job before another may take it\n"        \
 	"                       (default: 60)\n"                                                   \
 	"  --no-images          words only: text workers finish stories without "                  \
-	"pictures\n" SV_ROLES_PICTURES_USAGE SV_ROLES_LOG_USAGE
+	"pictures\n" SV_ROLES_PICTURES_USAGE SV_ROLES_TEXT_USAGE SV_ROLES_LOG_USAGE
 
 /* Handles one of the common options: 0 taken, 2 after a one-line usage
  * error, -1 when ch is not one of them. */
@@ -103,11 +144,24 @@ struct sv_app {
 	json_t *catalog_doc; /* the catalog as JSON: palettes for the pictures */
 	bool images;         /* stories go on to the image stage (not --no-images) */
 	struct sv_illustrate_remote *remote; /* --image-provider comfyui, else NULL */
+	struct sv_roles_lm *lm;              /* --lm-model: the engine behind /v1/completions */
+	struct sv_textgen *textgen;          /* who writes the pages (--text-provider) */
 	int64_t lease_ms; /* how long a claimed job stays leased (default: SV_JOB_LEASE_MS) */
 	/* Fault injection for the tests: a pause between storing a story's pages
 	 * and completing its job, from STORYVERSE_FAULT_JOB_DELAY_MS (default 0). */
 	long fault_delay_ms;
 };
+
+/* Handles one of the text options: 0 taken, 2 after a one-line usage
+ * error, -1 when ch is not one of them. */
+int sv_roles_text_option(const char *cmd, int ch, struct sv_roles_common *c);
+/* Opens the language model (when --lm-model) and the text provider into app. */
+int sv_roles_text_open(struct sv_app *app, const struct sv_roles_common *opts, struct sv_err *err);
+void sv_roles_text_close(struct sv_app *app);
+/* POST /v1/completions and GET /v1/models (503 without a model). */
+void sv_roles_completions(void *ctx, const struct sv_http_request *req,
+                          struct sv_http_response *res);
+void sv_roles_models(void *ctx, const struct sv_http_request *req, struct sv_http_response *res);
 
 /* Opens the catalog, the store and blobs the options name (creating --data
  * when a default needs it), the metrics (every job family declared) and the
@@ -206,6 +260,10 @@ typedef int (*sv_roles_option_fn)(int ch, void *ctx);
  * when --help was printed, 2 on bad usage (the message already printed). */
 int sv_roles_getopt(const char *cmd, const char *usage, int argc, char **argv,
                     const struct option *opts, sv_roles_option_fn handle, void *ctx);
+/* The same, leaving the arguments after the options (from optind) to the
+ * caller instead of refusing them. */
+int sv_roles_getopt_operands(const char *cmd, const char *usage, int argc, char **argv,
+                             const struct option *opts, sv_roles_option_fn handle, void *ctx);
 /* Sets the log level from --log-level: 0, or 2 after a one-line message. */
 int sv_roles_parse_log_level(const char *cmd, const char *arg);
 

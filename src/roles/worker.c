@@ -9,6 +9,7 @@
  */
 #include "export/export.h"
 #include "roles/internal.h"
+#include "textgen/textgen.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -153,6 +154,8 @@ static int run_text_job(struct sv_app *app, const struct sv_store_job *job, cons
 	rc = job_params(app, params_doc, &p, err);
 	if (rc == 0 && !(story = sv_story_generate(app->catalog, &p, NULL, NULL, err)))
 		rc = -1;
+	if (rc == 0)
+		rc = sv_textgen_write_story(app->textgen, story, err);
 	if (rc == 0 && app->images)
 		rc = sv_roles_pictures_describe(story, err);
 	json_t *pages = json_object_get(story, "pages");
