@@ -50,6 +50,10 @@ void sv_err_clear(struct sv_err *e);
 int sv_err_set(struct sv_err *e, const char *code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* ---- libcurl: its global set-up, once, before any request (curl.c) ---- */
+/* 0, or -1 with err filled ("internal", naming field). */
+int sv_curl_init(const char *field, struct sv_err *err);
+
 /* ---- logging: one JSON object per line on stderr ---- */
 enum sv_log_level { SV_LOG_DEBUG, SV_LOG_INFO, SV_LOG_WARN, SV_LOG_ERROR };
 

@@ -82,15 +82,6 @@ struct image_ref {
 	char type[16];
 };
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_status = CURLE_FAILED_INIT;
-
-/* curl_global_init is not thread-safe in curl 7.x: run it exactly once. */
-static void curl_start(void)
-{
-	curl_status = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 /* ---- the base URL ---- */
 
 static bool all_digits(const char *s, size_t n)
@@ -148,12 +139,8 @@ static bool url_valid(const char *url)
 struct sv_illustrate_remote *sv_illustrate_comfyui_open(const char *url, int timeout_ms,
                                                         struct sv_err *err)
 {
-	pthread_once(&curl_once, curl_start);
-	if (curl_status != CURLE_OK) {
-		sv_err_set(err, "internal", FIELD, "libcurl failed to initialise: %s",
-		           curl_easy_strerror(curl_status));
+	if (sv_curl_init(FIELD, err) < 0)
 		return NULL;
-	}
 	if (!url || !url_valid(url)) {
 		sv_err_set(err, "invalid_value", FIELD,
 		           "the ComfyUI URL '%.200s' is not like http://HOST:PORT", url ? url : "");

@@ -421,6 +421,36 @@ struct attention {
 	int n, layer;
 };
 
+/* lm_ref_attention written for the vectoriser: each score is summed in
+ * eight partial sums (a reordering of the reference's additions), and the
+ * weighted values are added row by row. */
+static void attention_head(float *out, const float *q, const float *keys, const float *values,
+                           int pos, int hs, int stride, float *att)
+{
+	float scale = 1.0f / sqrtf((float)hs);
+	for (int t = 0; t <= pos; t++) {
+		const float *k = keys + (size_t)t * (size_t)stride;
+		float part[8] = {0};
+		int i = 0;
+		for (; i + 8 <= hs; i += 8)
+			for (int j = 0; j < 8; j++)
+				part[j] += q[i + j] * k[i + j];
+		float score = ((part[0] + part[4]) + (part[1] + part[5])) +
+		              ((part[2] + part[6]) + (part[3] + part[7]));
+		for (; i < hs; i++)
+			score += q[i] * k[i];
+		att[t] = score * scale;
+	}
+	lm_ref_softmax(att, pos + 1);
+	memset(out, 0, sizeof(float) * (size_t)hs);
+	for (int t = 0; t <= pos; t++) {
+		const float *v = values + (size_t)t * (size_t)stride;
+		float a = att[t];
+		for (int i = 0; i < hs; i++)
+			out[i] += a * v[i];
+	}
+}
+
 static void attention_task(void *ctx, int t, int nt)
 {
 	const struct attention *a = ctx;
@@ -433,7 +463,7 @@ static void attention_task(void *ctx, int t, int nt)
 		const struct lane *ln = &a->lanes[b];
 		size_t row = (size_t)b * (size_t)c->dim + (size_t)(h * hs);
 		int kvh = (h / kv_mul) * hs;
-		lm_ref_attention(
+		attention_head(
 		    e->xb2 + row, e->q + row, cache_at(e, ln->s->keys, a->layer, 0) + kvh,
 		    cache_at(e, ln->s->values, a->layer, 0) + kvh, ln->pos, hs, e->kv_dim, att);
 	}

@@ -42,15 +42,6 @@ struct s3_config {
 	char *region;
 };
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_status = CURLE_FAILED_INIT;
-
-/* curl_global_init is not thread-safe in curl 7.x: run it exactly once. */
-static void curl_start(void)
-{
-	curl_status = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 /* ---- parsing the URL and the environment ---- */
 
 static int bad_url(struct sv_err *err, const char *fmt, const char *what)
@@ -332,12 +323,8 @@ static struct s3_blobs *s3_new(const struct s3_config *c, struct sv_err *err)
 
 static void *s3_open(const char *location, struct sv_err *err)
 {
-	pthread_once(&curl_once, curl_start);
-	if (curl_status != CURLE_OK) {
-		sv_err_set(err, "internal", "blobs", "libcurl failed to initialise: %s",
-		           curl_easy_strerror(curl_status));
+	if (sv_curl_init("blobs", err) < 0)
 		return NULL;
-	}
 	struct s3_config c = {0};
 	struct s3_blobs *s = NULL;
 	if (parse_location(location, &c, err) == 0)
