@@ -8,6 +8,7 @@
 #include "export/export.h"
 #include "illustrate/illustrate.h"
 #include "roles/internal.h"
+#include "textgen/textgen.h"
 #include "roles/roles.h"
 
 #include <errno.h>
@@ -52,7 +53,7 @@ static const char usage[] =
     "  --no-images      write the words only, without drawing the pictures\n"
     "  --image-provider P  local (draw here, the default) or comfyui (ask a ComfyUI\n"
     "                   server for each page, drawing here when it cannot answer)\n"
-    "  --comfyui-url URL   the ComfyUI server (default: http://127.0.0.1:8188)\n"
+    "  --comfyui-url URL   the ComfyUI server (default: http://127.0.0.1:8188)\n" SV_ROLES_TEXT_USAGE
     "  --name NAME      the child's name, who joins the adventure\n"
     "  --pronouns P     she, he or they: how the story speaks of the child (default: they)\n"
     "  --culture ID     the family's traditions, woven in: a greeting, a favourite food,\n"
@@ -201,12 +202,16 @@ static int parse_seed(const char *s, uint64_t *out)
 }
 
 static int emit(const struct sv_catalog *c, const struct sv_story_params *p, const char *out,
-                bool images, struct sv_illustrate_remote *remote)
+                bool images, struct sv_illustrate_remote *remote, struct sv_textgen *writer)
 {
 	struct sv_err err;
 	sv_err_clear(&err);
 	json_t *story =
 	    sv_story_generate(c, p, isatty(STDERR_FILENO) ? progress : NULL, NULL, &err);
+	if (story && sv_textgen_write_story(writer, story, &err) < 0) {
+		json_decref(story);
+		story = NULL;
+	}
 	if (story && images && sv_roles_pictures_describe(story, &err) < 0) {
 		json_decref(story);
 		story = NULL;
@@ -241,6 +246,7 @@ struct request {
 	const char *continue_dir; /* the folder of the episode to continue, or NULL */
 	bool no_images;
 	struct provider provider;
+	struct sv_roles_common text; /* --text-provider and the model's options */
 };
 
 enum {
@@ -313,8 +319,10 @@ static int take_option(struct request *rq, int ch, char **argv)
 	case OPT_COMFYUI:
 		rq->provider.url = optarg;
 		return 0;
-	default:
-		return sv_roles_bad_option("generate", ch, argv);
+	default: {
+		int rc = sv_roles_text_option("generate", ch, &rq->text);
+		return rc >= 0 ? rc : sv_roles_bad_option("generate", ch, argv);
+	}
 	}
 }
 
@@ -331,6 +339,7 @@ static int parse_args(int argc, char **argv, struct request *rq)
 	    {"no-images", no_argument, NULL, OPT_NO_IMAGES},
 	    {"image-provider", required_argument, NULL, OPT_PROVIDER},
 	    {"comfyui-url", required_argument, NULL, OPT_COMFYUI},
+	    SV_ROLES_TEXT_OPTIONS,
 	};
 	struct option opts[NFIELDS + sizeof(extra) / sizeof(extra[0]) + 1];
 	for (size_t i = 0; i < NFIELDS; i++)
@@ -412,12 +421,14 @@ int sv_roles_cmd_generate(int argc, char **argv)
 		rc = 2;
 	} else {
 		struct sv_illustrate_remote *remote = NULL;
-		if (sv_roles_image_provider(rq.provider.name, rq.provider.url, &remote, &err) < 0) {
-			sv_roles_usage_error("generate", "--%s: %s", err.field, err.message);
-			rc = 2;
+		struct sv_app writer = {0}; /* only its language model and text provider */
+		if (sv_roles_image_provider(rq.provider.name, rq.provider.url, &remote, &err) < 0 ||
+		    sv_roles_text_open(&writer, &rq.text, &err) < 0) {
+			rc = sv_roles_start_error("generate", &err);
 		} else {
-			rc = emit(c, &rq.p, rq.out, !rq.no_images, remote);
+			rc = emit(c, &rq.p, rq.out, !rq.no_images, remote, writer.textgen);
 		}
+		sv_roles_text_close(&writer);
 		sv_illustrate_remote_close(remote);
 	}
 	sv_story_catalog_free(c);

@@ -42,9 +42,9 @@ struct sv_roles_common {
 	const char *openai_api;     /* --openai-api chat|completions (NULL: chat) */
 };
 
-/* The long-only options' codes (beyond any short option's). */
+/* The long-only options' codes (beyond any short option's or a command's own). */
 enum {
-	SV_OPT_TEXT_PROVIDER = 0x100,
+	SV_OPT_TEXT_PROVIDER = 0x200,
 	SV_OPT_LM_MODEL,
 	SV_OPT_LM_TOKENIZER,
 	SV_OPT_LM_THREADS,

@@ -10,6 +10,7 @@
 
 #include "story/story.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,7 +34,6 @@ const char *sv_textgen_provider_name(enum sv_textgen_provider p)
 }
 
 struct sv_textgen {
-	enum sv_textgen_provider kind;
 	const struct sv_textgen_ops *ops; /* NULL for grammar */
 	void *self;
 	bool completion; /* continues a lead rather than answering a prompt */
@@ -47,7 +47,6 @@ struct sv_textgen *sv_textgen_new(enum sv_textgen_provider p, struct lm_batcher 
 		sv_err_set(err, "nomem", "", "out of memory");
 		return NULL;
 	}
-	g->kind = p;
 	if (p == SV_TEXTGEN_LOCAL) {
 		g->ops = &sv_textgen_local_ops;
 		g->completion = true;
@@ -68,6 +67,19 @@ struct sv_textgen *sv_textgen_new(enum sv_textgen_provider p, struct lm_batcher 
 		free(g);
 		return NULL;
 	}
+	return g;
+}
+
+struct sv_textgen *sv_textgen_new_ops(const struct sv_textgen_ops *ops, void *self,
+                                      bool completion, struct sv_err *err)
+{
+	struct sv_textgen *g = calloc(1, sizeof *g);
+	if (!g) {
+		ops->free(self);
+		sv_err_set(err, "nomem", "", "out of memory");
+		return NULL;
+	}
+	*g = (struct sv_textgen){ops, self, completion};
 	return g;
 }
 
@@ -168,13 +180,40 @@ static void describe_page(struct sv_buf *b, const json_t *story, const json_t *p
 	              str(page, "text"));
 }
 
-/* The draft's first sentence: what a completion model continues. */
-static void first_sentence(void *ctx, const char *s, size_t len,
-                           const struct sv_story_text_stats *st)
+/* What a completion model continues: the draft's opening, up to the first
+ * sentence that names the page's first character (at most LEAD_SENTENCES),
+ * so the model knows who the page is about. */
+#define LEAD_SENTENCES 3
+
+struct lead {
+	struct sv_buf *text;
+	const char *name;
+	int sentences;
+	bool named;
+};
+
+static bool names(const char *s, size_t len, const char *name)
 {
-	struct sv_buf *b = ctx;
-	if (b->len == 0)
-		sv_buf_append(b, s, len);
+	size_t n = strlen(name);
+	for (const char *p = s; n && (p = memmem(p, len - (size_t)(p - s), name, n)); p++) {
+		bool before = p == s || !isalnum((unsigned char)p[-1]);
+		bool after = (size_t)(p - s) + n == len || !isalnum((unsigned char)p[n]);
+		if (before && after)
+			return true;
+	}
+	return false;
+}
+
+static void lead_sentence(void *ctx, const char *s, size_t len,
+                          const struct sv_story_text_stats *st)
+{
+	struct lead *l = ctx;
+	if (l->named || l->sentences == LEAD_SENTENCES)
+		return;
+	if (l->sentences++)
+		sv_buf_puts(l->text, " ");
+	sv_buf_append(l->text, s, len);
+	l->named = !l->name || names(s, len, l->name);
 }
 
 static int target_words(const json_t *story, const json_t *page)
@@ -189,6 +228,16 @@ static int target_words(const json_t *story, const json_t *page)
 }
 
 /* ---- writing a page ---- */
+
+/* Puts a space at byte at of b (the model's first piece may not start with one). */
+static int insert_space(struct sv_buf *b, size_t at)
+{
+	if (sv_buf_append(b, " ", 1) < 0)
+		return -1;
+	memmove(b->data + at + 1, b->data + at, b->len - at - 1);
+	b->data[at] = ' ';
+	return 0;
+}
 
 static int keep_page(json_t *page, const char *text, json_t *spans)
 {
@@ -221,7 +270,8 @@ static int write_page(struct sv_textgen *g, const json_t *story, json_t *page, u
 	              "only.",
 	              age);
 	describe_page(&prompt, story, page, &pc, target);
-	sv_story_sentences(str(page, "text"), first_sentence, &lead);
+	struct lead l = {&lead, pc.n ? pc.names[0] : NULL, 0, false};
+	sv_story_sentences(str(page, "text"), lead_sentence, &l);
 	struct sv_textgen_request r = {
 	    .system = system.data ? system.data : "",
 	    .prompt = prompt.data ? prompt.data : "",
@@ -231,18 +281,28 @@ static int write_page(struct sv_textgen *g, const json_t *story, json_t *page, u
 	    .top_p = 0.9,
 	    .seed = seed,
 	};
-	if (g->completion)
+	/* A completion model's page is the lead and what follows it; at least
+	 * half the page's words must be the model's own. */
+	struct sv_story_text_stats lead_stats = {0};
+	if (g->completion) {
 		sv_buf_puts(&raw, r.lead);
+		sv_story_text_stats(r.lead, &lead_stats);
+	}
+	size_t lead_len = raw.len;
 	int rc = g->ops->write(g->self, &r, &raw, err);
+	if (rc == 0 && lead_len && raw.len > lead_len && !isspace((unsigned char)raw.data[lead_len]))
+		rc = insert_space(&raw, lead_len);
+	int least = lead_stats.words + target / 2;
 	json_t *spans = NULL;
-	struct sv_textgen_check want = {pc.names, pc.roles, pc.n, target / 2, target * 3 / 2};
+	struct sv_textgen_check want = {pc.names, pc.roles, pc.n, least,
+	                                least > target ? least + target / 2 : target * 3 / 2};
 	struct sv_err why = {0};
 	if (rc == 0)
 		rc = sv_textgen_clean(raw.data ? raw.data : "", &want, &clean, &spans, &why);
 	const char *used = "grammar";
 	if (rc == 0) {
 		rc = keep_page(page, clean.data, spans);
-		used = sv_textgen_provider_name(g->kind);
+		used = g->ops->name;
 	} else if (rc == 1) {
 		sv_log(SV_LOG_DEBUG, "a page keeps its draft",
 		       json_pack("{s:O?,s:s}", "page", json_object_get(page, "number"), "why",
