@@ -50,6 +50,15 @@ void sv_err_clear(struct sv_err *e);
 int sv_err_set(struct sv_err *e, const char *code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* ---- UTF-8 (buf.c) ---- */
+/* The length of the valid UTF-8 sequence at s (left bytes available), or 0
+ * when it is not one (overlong forms, surrogates and code points past
+ * U+10FFFF are not). */
+size_t sv_utf8_len(const unsigned char *s, size_t left);
+/* Appends s (len bytes) with every byte that is not part of a valid
+ * sequence replaced by U+FFFD. */
+int sv_buf_utf8(struct sv_buf *b, const char *s, size_t len);
+
 /* ---- libcurl: its global set-up, once, before any request (curl.c) ---- */
 /* 0, or -1 with err filled ("internal", naming field). */
 int sv_curl_init(const char *field, struct sv_err *err);

@@ -131,3 +131,38 @@ int sv_err_set(struct sv_err *e, const char *code, const char *field, const char
 	va_end(ap);
 	return -1;
 }
+
+size_t sv_utf8_len(const unsigned char *s, size_t left)
+{
+	unsigned char c = s[0];
+	size_t n = c < 0x80                 ? 1
+	           : c >= 0xc2 && c <= 0xdf ? 2
+	           : c >= 0xe0 && c <= 0xef ? 3
+	           : c >= 0xf0 && c <= 0xf4 ? 4
+	                                    : 0;
+	if (n == 0 || n > left)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	}
+	/* overlong forms, surrogates and code points past U+10FFFF */
+	if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) ||
+	    (c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f))
+		return 0;
+	return n;
+}
+
+int sv_buf_utf8(struct sv_buf *b, const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < len) {
+		size_t n = sv_utf8_len(u + i, len - i);
+		int rc = n ? sv_buf_append(b, s + i, n) : sv_buf_append(b, "\xef\xbf\xbd", 3);
+		if (rc < 0)
+			return -1;
+		i += n ? n : 1;
+	}
+	return 0;
+}

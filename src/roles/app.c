@@ -24,6 +24,10 @@ static const struct {
      "Job attempts a worker finished, by kind and outcome (succeeded, failed, lease_lost)."},
     {"storyverse_jobs_dead_letter_total", "counter",
      "Jobs a worker dead-lettered because their last attempt failed, by kind."},
+    {"storyverse_lm_requests_total", "counter",
+     "Completions served from the language model, by outcome (ok, invalid, failed)."},
+    {"storyverse_lm_tokens_total", "counter",
+     "Tokens through the language model for /v1/completions, by kind (prompt, completion)."},
 };
 
 static int metrics_declare(struct sv_metrics *m)

@@ -282,10 +282,32 @@ static int read_request(struct completion *c, const json_t *body, int seq_len,
 	return 0;
 }
 
+/* A choice of len bytes of text: a model's pieces may be raw bytes, so
+ * whatever is not valid UTF-8 becomes U+FFFD. */
 static json_t *choice(const char *text, size_t len, const char *finish)
 {
-	return json_pack("{s:s%,s:i,s:n,s:s?}", "text", text, len, "index", 0, "logprobs",
-	                 "finish_reason", finish);
+	struct sv_buf b;
+	sv_buf_init(&b);
+	json_t *j = sv_buf_utf8(&b, text, len) == 0
+	                ? json_pack("{s:s%,s:i,s:n,s:s?}", "text", b.data ? b.data : "", b.len,
+	                            "index", 0, "logprobs", "finish_reason", finish)
+	                : NULL;
+	sv_buf_free(&b);
+	return j;
+}
+
+/* Bytes at the end of text that begin a UTF-8 sequence whose last bytes
+ * have not come yet: a stream holds them back. */
+static size_t utf8_unfinished(const char *text, size_t len)
+{
+	for (size_t k = 1; k <= 3 && k <= len; k++) {
+		unsigned char c = (unsigned char)text[len - k];
+		if ((c & 0xc0) == 0x80)
+			continue;
+		size_t need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+		return need > k ? k : 0;
+	}
+	return 0;
 }
 
 static json_t *envelope(const struct completion *c, json_t *choice_obj)
@@ -348,6 +370,7 @@ static int on_piece(void *ctx, const char *piece)
 	if (c->stream) {
 		size_t safe = c->stopped ? c->text.len
 		                         : c->text.len - stop_prefix(c, c->text.data, c->text.len);
+		safe -= utf8_unfinished(c->text.data, safe);
 		pthread_mutex_lock(&c->lock);
 		if (safe > c->sent)
 			queue_event(
@@ -361,6 +384,20 @@ static int on_piece(void *ctx, const char *piece)
 	return c->stopped ? 1 : 0;
 }
 
+/* Counts a finished completion (r NULL when it failed). */
+static void count(struct sv_app *app, const char *outcome, const struct lm_result *r)
+{
+	char labels[40];
+	snprintf(labels, sizeof labels, "outcome=\"%s\"", outcome);
+	sv_metrics_add(app->metrics, "storyverse_lm_requests_total", labels, 1);
+	if (!r)
+		return;
+	sv_metrics_add(app->metrics, "storyverse_lm_tokens_total", "kind=\"prompt\"",
+	               r->prompt_tokens);
+	sv_metrics_add(app->metrics, "storyverse_lm_tokens_total", "kind=\"completion\"",
+	               r->completion_tokens);
+}
+
 static const char *finish_reason(const struct completion *c)
 {
 	return c->stopped ? "stop" : c->result.finish_reason;
@@ -370,6 +407,7 @@ static void *stream_main(void *arg)
 {
 	struct completion *c = arg;
 	c->rc = lm_batcher_run(c->app->lm->batcher, &c->rq, &c->result, &c->err);
+	count(c->app, c->rc == 0 ? "ok" : "failed", c->rc == 0 ? &c->result : NULL);
 	pthread_mutex_lock(&c->lock);
 	if (c->rc == 0) {
 		if (c->text.len > c->sent)
@@ -437,9 +475,11 @@ static void answer_whole(struct completion *c, struct sv_http_response *res)
 	struct lm_result r;
 	if (lm_batcher_run(c->app->lm->batcher, &c->rq, &r, &err) < 0) {
 		int status = strcmp(err.code, "invalid_value") == 0 ? 400 : 503;
+		count(c->app, status == 400 ? "invalid" : "failed", NULL);
 		sv_http_error(res, status, err.code, err.field, "%s", err.message);
 		return;
 	}
+	count(c->app, "ok", &r);
 	c->result = r;
 	json_t *doc =
 	    envelope(c, choice(c->text.data ? c->text.data : "", c->text.len, finish_reason(c)));
@@ -482,6 +522,8 @@ void sv_roles_completions(void *ctx, const struct sv_http_request *req,
 		strcpy(c->id + 5, "local");
 	int rc = read_request(c, body, lm_engine_config(app->lm->engine)->seq_len, res);
 	json_decref(body);
+	if (rc < 0)
+		count(app, "invalid", NULL);
 	if (rc == 0) {
 		c->rq.on_piece = on_piece;
 		c->rq.ctx = c;

@@ -71,28 +71,6 @@ static bool starts(const char *s, size_t n, const char *with)
 
 /* ---- UTF-8 ---- */
 
-/* The length of the valid UTF-8 sequence at s, or 0 when it is not one. */
-static size_t utf8_len(const unsigned char *s, size_t left)
-{
-	unsigned char c = s[0];
-	size_t n = c < 0x80                 ? 1
-	           : c >= 0xc2 && c <= 0xdf ? 2
-	           : c >= 0xe0 && c <= 0xef ? 3
-	           : c >= 0xf0 && c <= 0xf4 ? 4
-	                                    : 0;
-	if (n == 0 || n > left)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	}
-	/* overlong forms, surrogates and code points past U+10FFFF */
-	if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) ||
-	    (c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f))
-		return 0;
-	return n;
-}
-
 static uint32_t utf8_cp(const unsigned char *s, size_t n)
 {
 	static const unsigned char lead_mask[] = {0, 0x7f, 0x1f, 0x0f, 0x07};
@@ -117,7 +95,7 @@ static bool word_at(const char *t, size_t len, size_t pos)
 	if (pos >= len)
 		return false;
 	const unsigned char *u = (const unsigned char *)t + pos;
-	size_t n = utf8_len(u, len - pos);
+	size_t n = sv_utf8_len(u, len - pos);
 	return n && word_cp(utf8_cp(u, n));
 }
 
@@ -208,7 +186,7 @@ static int sanitise(const char *s, struct sv_buf *o)
 			i += k;
 			continue;
 		}
-		k = utf8_len((const unsigned char *)s + i, n - i);
+		k = sv_utf8_len((const unsigned char *)s + i, n - i);
 		int rc = k == 1 ? put_ascii(o, s, i, n) : k ? put_other(o, s + i, k) : 0;
 		if (rc < 0)
 			return -1;

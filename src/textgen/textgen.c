@@ -70,8 +70,8 @@ struct sv_textgen *sv_textgen_new(enum sv_textgen_provider p, struct lm_batcher 
 	return g;
 }
 
-struct sv_textgen *sv_textgen_new_ops(const struct sv_textgen_ops *ops, void *self,
-                                      bool completion, struct sv_err *err)
+struct sv_textgen *sv_textgen_new_ops(const struct sv_textgen_ops *ops, void *self, bool completion,
+                                      struct sv_err *err)
 {
 	struct sv_textgen *g = calloc(1, sizeof *g);
 	if (!g) {
@@ -290,7 +290,8 @@ static int write_page(struct sv_textgen *g, const json_t *story, json_t *page, u
 	}
 	size_t lead_len = raw.len;
 	int rc = g->ops->write(g->self, &r, &raw, err);
-	if (rc == 0 && lead_len && raw.len > lead_len && !isspace((unsigned char)raw.data[lead_len]))
+	if (rc == 0 && lead_len && raw.len > lead_len &&
+	    !isspace((unsigned char)raw.data[lead_len]))
 		rc = insert_space(&raw, lead_len);
 	int least = lead_stats.words + target / 2;
 	json_t *spans = NULL;
