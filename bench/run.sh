@@ -6,6 +6,7 @@
 #   - milliseconds to draw a page's picture and a cover, per art style, one core;
 #   - no-op jobs per second through the job queue, 1, 2 and 4 workers, on SQLite
 #     and on a throwaway PostgreSQL with its default (durable) commit settings.
+#   - the language model: decode speed and memory (bench/lm.sh, its own table).
 # Everything runs on loopback and stops by itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -141,3 +142,6 @@ if [[ -n "$queue_failed" ]]; then
 	echo "queue bench FAILED on $queue_failed (every job must run exactly once)" >&2
 	exit 1
 fi
+
+# The language model engine: its own table (bench/lm.sh).
+bench/lm.sh
