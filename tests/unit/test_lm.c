@@ -125,7 +125,8 @@ static void copy_prefix(const char *from, const char *to, long len, const char *
 		assert_true(ch != EOF);
 		fputc(ch, out);
 	}
-	fwrite(extra, 1, nextra, out);
+	if (nextra)
+		fwrite(extra, 1, nextra, out);
 	fclose(in);
 	fclose(out);
 }
