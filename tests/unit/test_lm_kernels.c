@@ -1,6 +1,6 @@
 /*
- * Unit tests for the fast lm kernels (portable, and AVX2 where the CPU has
- * it): matrix times several vectors in fp32 and int8 against the reference
+ * Unit tests for the fast lm kernels (portable, and AVX2 and AVX-VNNI where
+ * the CPU has them): matrix times several vectors in fp32 and int8 against the reference
  * operations, on random tensors of awkward shapes, row ranges and batch
  * sizes, and quantization byte for byte.
  *
@@ -35,12 +35,16 @@ static int kernel_sets(const struct lm_kernel_ops **sets)
 	sets[n++] = &lm_kernels_portable;
 	if (lm_kernels_supported(LM_KERNELS_AVX2))
 		sets[n++] = &lm_kernels_avx2;
+	if (lm_kernels_supported(LM_KERNELS_AVXVNNI))
+		sets[n++] = &lm_kernels_avxvnni;
 	return n;
 }
 
 static const char *set_name(const struct lm_kernel_ops *k)
 {
-	return k->id == LM_KERNELS_AVX2 ? "avx2" : "portable";
+	return k->id == LM_KERNELS_AVXVNNI ? "avxvnni"
+	       : k->id == LM_KERNELS_AVX2  ? "avx2"
+	                                   : "portable";
 }
 
 static void fill(struct sv_rng *rng, float *v, size_t n, double lo, double hi)
@@ -190,7 +194,7 @@ static const int batch_sizes[] = {1, 2, 3, 5, 8, 11, 16};
 
 static void f32_matches_reference(void **state)
 {
-	const struct lm_kernel_ops *sets[2];
+	const struct lm_kernel_ops *sets[3];
 	int nsets = kernel_sets(sets);
 	/* Multiples of 8 and 16, and sizes that leave every kind of tail. */
 	static const int cols[] = {64, 96, 768, 2048, 37, 45, 13, 7, 1};
@@ -209,7 +213,7 @@ static void f32_matches_reference(void **state)
 
 static void f32_empty_and_single_row_ranges(void **state)
 {
-	const struct lm_kernel_ops *sets[2];
+	const struct lm_kernel_ops *sets[3];
 	int nsets = kernel_sets(sets);
 	int bad = 0;
 	for (int s = 0; s < nsets; s++)
@@ -224,7 +228,7 @@ static void f32_empty_and_single_row_ranges(void **state)
 
 static void q8_matches_reference(void **state)
 {
-	const struct lm_kernel_ops *sets[2];
+	const struct lm_kernel_ops *sets[3];
 	int nsets = kernel_sets(sets);
 	static const struct {
 		int cols, gs;
@@ -274,7 +278,7 @@ static int check_quantize(const struct lm_kernel_ops *k, const float *x, int n, 
 
 static void quantize_is_identical(void **state)
 {
-	const struct lm_kernel_ops *sets[2];
+	const struct lm_kernel_ops *sets[3];
 	int nsets = kernel_sets(sets);
 	static const int gss[] = {64, 32, 16, 8, 4, 2, 1};
 	enum { N = 2048 };
@@ -327,7 +331,7 @@ static void quantize_is_identical(void **state)
  * the reference's quantization: the two steps the engine chains. */
 static void quantize_then_q8_matches_reference(void **state)
 {
-	const struct lm_kernel_ops *sets[2];
+	const struct lm_kernel_ops *sets[3];
 	int nsets = kernel_sets(sets);
 	enum { ROWS = 37, COLS = 256, GS = 32, NB = 4 };
 	struct sv_rng rng;
