@@ -36,8 +36,8 @@ struct lm_engine {
 
 struct lm_stream {
 	const struct lm_engine *e;
-	float *keys, *values; /* n_layers × seq_len × kv_dim each */
-	float *logits;        /* vocab_size */
+	lm_half *keys, *values; /* n_layers × n_kv_heads × seq_len × head_size each */
+	float *logits;          /* vocab_size */
 	int pos;
 };
 
@@ -240,8 +240,8 @@ struct lm_stream *lm_stream_new(const struct lm_engine *e, struct sv_err *err)
 	struct lm_stream *s = calloc(1, sizeof *s);
 	/* calloc of a large block maps zero pages: only what a story fills is used. */
 	if (s) {
-		s->keys = calloc(cache, sizeof(float));
-		s->values = calloc(cache, sizeof(float));
+		s->keys = calloc(cache, sizeof(lm_half));
+		s->values = calloc(cache, sizeof(lm_half));
 		s->logits = calloc((size_t)c->vocab_size, sizeof(float));
 	}
 	if (!s || !s->keys || !s->values || !s->logits) {
@@ -278,9 +278,27 @@ float *lm_stream_logits(struct lm_stream *s)
 	return s->logits;
 }
 
-static float *cache_at(const struct lm_engine *e, float *cache, int layer, int pos)
+/* A stream's cache keeps each key (or value) head's positions together —
+ * layer, head, position, then the head's values — so attention reads one
+ * head's history as one run of memory. Position 0 of a head: */
+static lm_half *head_cache(const struct lm_engine *e, lm_half *cache, int layer, int kv_head)
 {
-	return cache + ((size_t)layer * (size_t)e->cfg.seq_len + (size_t)pos) * (size_t)e->kv_dim;
+	size_t run = (size_t)e->cfg.seq_len * (size_t)e->head_size;
+	return cache + ((size_t)layer * (size_t)e->cfg.n_kv_heads + (size_t)kv_head) * run;
+}
+
+/* Keeps one position's keys (or values), every head, as halves. */
+static void cache_store(const struct lm_engine *e, lm_half *cache, int layer, int pos,
+                        const float *kv)
+{
+	size_t hs = (size_t)e->head_size;
+	for (int h = 0; h < e->cfg.n_kv_heads; h++) {
+		lm_half *dst = head_cache(e, cache, layer, h) + (size_t)pos * hs;
+		if (e->ops)
+			e->ops->store_half(dst, kv + (size_t)h * hs, (int)hs);
+		else
+			lm_ref_store_half(dst, kv + (size_t)h * hs, (int)hs);
+	}
 }
 
 /* ---- the reference path: one token of one stream ---- */
@@ -304,17 +322,18 @@ static void ref_forward(struct lm_engine *e, struct lm_stream *s, int token)
 	lm_ref_dequantize_row(x, &e->m->embed, token);
 	for (int l = 0; l < c->n_layers; l++) {
 		const struct lm_layer *w = &e->m->layers[l];
-		float *k = cache_at(e, s->keys, l, pos), *v = cache_at(e, s->values, l, pos);
 		lm_ref_rmsnorm(xb, x, w->rms_att, dim);
 		ref_matvec(e, e->q, xb, &w->wq, e->xq, e->xs);
-		ref_matvec(e, k, xb, &w->wk, e->xq, e->xs);
-		ref_matvec(e, v, xb, &w->wv, e->xq, e->xs);
-		lm_ref_rope(e->q, k, pos, c->n_heads, c->n_kv_heads, hs);
+		ref_matvec(e, e->k, xb, &w->wk, e->xq, e->xs);
+		ref_matvec(e, e->v, xb, &w->wv, e->xq, e->xs);
+		lm_ref_rope(e->q, e->k, pos, c->n_heads, c->n_kv_heads, hs);
+		cache_store(e, s->keys, l, pos, e->k);
+		cache_store(e, s->values, l, pos, e->v);
 		for (int h = 0; h < c->n_heads; h++) {
 			int kvh = h / (c->n_heads / c->n_kv_heads);
-			lm_ref_attention(
-			    xb2 + h * hs, e->q + h * hs, cache_at(e, s->keys, l, 0) + kvh * hs,
-			    cache_at(e, s->values, l, 0) + kvh * hs, pos, hs, e->kv_dim, e->att);
+			lm_ref_attention(xb2 + h * hs, e->q + h * hs,
+			                 head_cache(e, s->keys, l, kvh),
+			                 head_cache(e, s->values, l, kvh), pos, hs, hs, e->att);
 		}
 		ref_matvec(e, xb, xb2, &w->wo, e->xq, e->xs);
 		for (int i = 0; i < dim; i++)
@@ -421,36 +440,6 @@ struct attention {
 	int n, layer;
 };
 
-/* lm_ref_attention written for the vectoriser: each score is summed in
- * eight partial sums (a reordering of the reference's additions), and the
- * weighted values are added row by row. */
-static void attention_head(float *out, const float *q, const float *keys, const float *values,
-                           int pos, int hs, int stride, float *att)
-{
-	float scale = 1.0f / sqrtf((float)hs);
-	for (int t = 0; t <= pos; t++) {
-		const float *k = keys + (size_t)t * (size_t)stride;
-		float part[8] = {0};
-		int i = 0;
-		for (; i + 8 <= hs; i += 8)
-			for (int j = 0; j < 8; j++)
-				part[j] += q[i + j] * k[i + j];
-		float score = ((part[0] + part[4]) + (part[1] + part[5])) +
-		              ((part[2] + part[6]) + (part[3] + part[7]));
-		for (; i < hs; i++)
-			score += q[i] * k[i];
-		att[t] = score * scale;
-	}
-	lm_ref_softmax(att, pos + 1);
-	memset(out, 0, sizeof(float) * (size_t)hs);
-	for (int t = 0; t <= pos; t++) {
-		const float *v = values + (size_t)t * (size_t)stride;
-		float a = att[t];
-		for (int i = 0; i < hs; i++)
-			out[i] += a * v[i];
-	}
-}
-
 static void attention_task(void *ctx, int t, int nt)
 {
 	const struct attention *a = ctx;
@@ -462,10 +451,10 @@ static void attention_task(void *ctx, int t, int nt)
 		int b = i / c->n_heads, h = i % c->n_heads;
 		const struct lane *ln = &a->lanes[b];
 		size_t row = (size_t)b * (size_t)c->dim + (size_t)(h * hs);
-		int kvh = (h / kv_mul) * hs;
-		attention_head(
-		    e->xb2 + row, e->q + row, cache_at(e, ln->s->keys, a->layer, 0) + kvh,
-		    cache_at(e, ln->s->values, a->layer, 0) + kvh, ln->pos, hs, e->kv_dim, att);
+		int kvh = h / kv_mul;
+		e->ops->attention(
+		    e->xb2 + row, e->q + row, head_cache(e, ln->s->keys, a->layer, kvh),
+		    head_cache(e, ln->s->values, a->layer, kvh), ln->pos, hs, hs, att);
 	}
 }
 
@@ -505,10 +494,8 @@ static void attention_block(struct lm_engine *e, const struct lane *lanes, int n
 		rotate(e->k + b * kv, c->n_kv_heads, e->head_size, cs, sn);
 		/* Every lane's keys are in the cache before any lane attends, so a
 		 * prompt's later tokens see its earlier ones. */
-		memcpy(cache_at(e, lanes[b].s->keys, l, lanes[b].pos), e->k + b * kv,
-		       sizeof(float) * kv);
-		memcpy(cache_at(e, lanes[b].s->values, l, lanes[b].pos), e->v + b * kv,
-		       sizeof(float) * kv);
+		cache_store(e, lanes[b].s->keys, l, lanes[b].pos, e->k + b * kv);
+		cache_store(e, lanes[b].s->values, l, lanes[b].pos, e->v + b * kv);
 	}
 	struct attention at = {e, lanes, n, l};
 	lm_pool_run(e->pool, attention_task, &at);

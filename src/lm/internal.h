@@ -55,10 +55,16 @@ void lm_ref_matvec_q8(float *out, const int8_t *xq, const float *xs, const struc
 void lm_ref_dequantize_row(float *out, const struct lm_tensor *w, int r);
 /* Rotates q (n_heads heads) and k (n_kv_heads heads) of head_size by pos. */
 void lm_ref_rope(float *q, float *k, int pos, int n_heads, int n_kv_heads, int head_size);
+/* The key/value cache holds IEEE half floats (half the memory a long
+ * sequence reads each step), rounded to nearest even as F16C does. */
+typedef uint16_t lm_half;
+lm_half lm_ref_half(float f);
+float lm_ref_float(lm_half h);
+void lm_ref_store_half(lm_half *dst, const float *src, int n);
 /* One head's attention at pos: out = softmax(q · keys / sqrt(head_size)) · values
- * over positions 0..pos; keys and values step by stride floats; att is pos+1 scratch. */
-void lm_ref_attention(float *out, const float *q, const float *keys, const float *values, int pos,
-                      int head_size, int stride, float *att);
+ * over positions 0..pos; keys and values step by stride halves; att is pos+1 scratch. */
+void lm_ref_attention(float *out, const float *q, const lm_half *keys, const lm_half *values,
+                      int pos, int head_size, int stride, float *att);
 /* h1[i] = silu(h1[i]) * h3[i]. */
 void lm_ref_swiglu(float *h1, const float *h3, int n);
 
@@ -76,6 +82,11 @@ struct lm_kernel_ops {
 	                  const struct lm_tensor *w, int r0, int r1, int nb);
 	/* As lm_ref_quantize. */
 	void (*quantize)(int8_t *q, float *s, const float *x, int n, int gs);
+	/* As lm_ref_attention (the scores may be summed in another order). */
+	void (*attention)(float *out, const float *q, const lm_half *keys, const lm_half *values,
+	                  int pos, int head_size, int stride, float *att);
+	/* As lm_ref_store_half, bit for bit. */
+	void (*store_half)(lm_half *dst, const float *src, int n);
 };
 
 extern const struct lm_kernel_ops lm_kernels_portable;
@@ -88,6 +99,9 @@ void lm_avx2_matvec_f32(float *out, int ld, const float *x, const struct lm_tens
 void lm_avx2_matvec_q8(float *out, int ld, const int8_t *xq, const float *xs,
                        const struct lm_tensor *w, int r0, int r1, int nb);
 void lm_avx2_quantize(int8_t *q, float *s, const float *x, int n, int gs);
+void lm_avx2_attention(float *out, const float *q, const lm_half *keys, const lm_half *values,
+                       int pos, int head_size, int stride, float *att);
+void lm_avx2_store_half(lm_half *dst, const float *src, int n);
 
 /* ---- thread pool (pool.c) ---- */
 

@@ -418,4 +418,5 @@ static void vnni_matvec_q8(float *out, int ld, const int8_t *xq, const float *xs
 }
 
 const struct lm_kernel_ops lm_kernels_avxvnni = {LM_KERNELS_AVXVNNI, lm_avx2_matvec_f32,
-                                                 vnni_matvec_q8, lm_avx2_quantize};
+                                                 vnni_matvec_q8,     lm_avx2_quantize,
+                                                 lm_avx2_attention,  lm_avx2_store_half};

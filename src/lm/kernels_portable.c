@@ -158,5 +158,47 @@ static void quantize(int8_t *q, float *s, const float *x, int n, int gs)
 	}
 }
 
-const struct lm_kernel_ops lm_kernels_portable = {LM_KERNELS_PORTABLE, matvec_f32, matvec_q8,
-                                                  quantize};
+/* ---- attention ---- */
+
+/* lm_ref_attention written for the vectoriser: a head's keys are widened
+ * to floats a position at a time, each score is summed in eight partial
+ * sums (a reordering of the reference's additions), and the weighted
+ * values are added row by row. */
+#define MAX_HEAD 1024
+
+static void attention(float *out, const float *q, const lm_half *keys, const lm_half *values,
+                      int pos, int hs, int stride, float *att)
+{
+	if (hs > MAX_HEAD) {
+		lm_ref_attention(out, q, keys, values, pos, hs, stride, att);
+		return;
+	}
+	float row[MAX_HEAD];
+	float scale = 1.0f / sqrtf((float)hs);
+	for (int t = 0; t <= pos; t++) {
+		const lm_half *k = keys + (size_t)t * (size_t)stride;
+		for (int i = 0; i < hs; i++)
+			row[i] = lm_ref_float(k[i]);
+		float part[8] = {0};
+		int i = 0;
+		for (; i + 8 <= hs; i += 8)
+			for (int j = 0; j < 8; j++)
+				part[j] += q[i + j] * row[i + j];
+		float score = ((part[0] + part[4]) + (part[1] + part[5])) +
+		              ((part[2] + part[6]) + (part[3] + part[7]));
+		for (; i < hs; i++)
+			score += q[i] * row[i];
+		att[t] = score * scale;
+	}
+	lm_ref_softmax(att, pos + 1);
+	memset(out, 0, sizeof(float) * (size_t)hs);
+	for (int t = 0; t <= pos; t++) {
+		const lm_half *v = values + (size_t)t * (size_t)stride;
+		float a = att[t];
+		for (int i = 0; i < hs; i++)
+			out[i] += a * lm_ref_float(v[i]);
+	}
+}
+
+const struct lm_kernel_ops lm_kernels_portable = {
+    LM_KERNELS_PORTABLE, matvec_f32, matvec_q8, quantize, attention, lm_ref_store_half};

@@ -141,7 +141,8 @@ enum lm_kernels lm_engine_kernels(const struct lm_engine *e);
 int lm_engine_threads(const struct lm_engine *e);
 const struct lm_config *lm_engine_config(const struct lm_engine *e);
 
-/* A sequence: its key/value cache (allocated lazily by the OS as it fills)
+/* A sequence: its key/value cache (half floats, head by head; the OS
+ * gives it memory as it fills)
  * and its position. */
 struct lm_stream *lm_stream_new(const struct lm_engine *e, struct sv_err *err);
 void lm_stream_free(struct lm_stream *s);

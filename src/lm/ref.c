@@ -6,6 +6,7 @@
 #include "lm/internal.h"
 
 #include <math.h>
+#include <string.h>
 
 void lm_ref_rmsnorm(float *out, const float *x, const float *weight, int n)
 {
@@ -109,24 +110,67 @@ void lm_ref_rope(float *q, float *k, int pos, int n_heads, int n_kv_heads, int h
 		rotate_head(k + h * head_size, pos, head_size);
 }
 
-void lm_ref_attention(float *out, const float *q, const float *keys, const float *values, int pos,
-                      int head_size, int stride, float *att)
+/* Exponent rebias from float (127) to half (15), in float's bit position. */
+#define REBIAS (112u << 23)
+
+lm_half lm_ref_half(float f)
+{
+	uint32_t x;
+	memcpy(&x, &f, sizeof x);
+	uint32_t sign = (x >> 16) & 0x8000u, mag = x & 0x7fffffffu;
+	if (mag >= 0x7f800000u) /* infinity, or NaN (kept quiet) */
+		return (lm_half)(sign | 0x7c00u | (mag > 0x7f800000u ? 0x200u : 0));
+	if (mag >= 0x477ff000u) /* 65520 and above round to infinity */
+		return (lm_half)(sign | 0x7c00u);
+	if (mag < 0x38800000u) { /* below 2^-14: a subnormal half, in steps of 2^-24 */
+		float v;
+		memcpy(&v, &mag, sizeof v);
+		return (lm_half)(sign | (uint32_t)nearbyintf(v * 16777216.0f));
+	}
+	uint32_t h = (mag - REBIAS) >> 13, rest = mag & 0x1fffu;
+	if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) /* to nearest, ties to even */
+		h++;
+	return (lm_half)(sign | h);
+}
+
+float lm_ref_float(lm_half h)
+{
+	uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, man = h & 0x3ffu;
+	if (exp == 0) {
+		float v = (float)man * (1.0f / 16777216.0f);
+		return sign ? -v : v;
+	}
+	uint32_t x =
+	    sign | (exp == 31 ? 0x7f800000u | (man << 13) : ((exp << 23) + REBIAS) | (man << 13));
+	float f;
+	memcpy(&f, &x, sizeof f);
+	return f;
+}
+
+void lm_ref_store_half(lm_half *dst, const float *src, int n)
+{
+	for (int i = 0; i < n; i++)
+		dst[i] = lm_ref_half(src[i]);
+}
+
+void lm_ref_attention(float *out, const float *q, const lm_half *keys, const lm_half *values,
+                      int pos, int head_size, int stride, float *att)
 {
 	float scale = 1.0f / sqrtf((float)head_size);
 	for (int t = 0; t <= pos; t++) {
-		const float *k = keys + (size_t)t * (size_t)stride;
+		const lm_half *k = keys + (size_t)t * (size_t)stride;
 		float score = 0.0f;
 		for (int i = 0; i < head_size; i++)
-			score += q[i] * k[i];
+			score += q[i] * lm_ref_float(k[i]);
 		att[t] = score * scale;
 	}
 	lm_ref_softmax(att, pos + 1);
 	for (int i = 0; i < head_size; i++)
 		out[i] = 0.0f;
 	for (int t = 0; t <= pos; t++) {
-		const float *v = values + (size_t)t * (size_t)stride;
+		const lm_half *v = values + (size_t)t * (size_t)stride;
 		for (int i = 0; i < head_size; i++)
-			out[i] += att[t] * v[i];
+			out[i] += att[t] * lm_ref_float(v[i]);
 	}
 }
 

@@ -40,9 +40,11 @@ static const struct lm_config mha = {.dim = 128,
                                      .seq_len = 64,
                                      .shared_classifier = true};
 
-/* Fast kernels sum in another order: scores agree to this fraction of the
- * largest score's magnitude (plus a floor for scores near zero). */
-#define FAST_TOLERANCE 1e-4
+/* Fast kernels sum in another order, and a key or value that lands near a
+ * half-float rounding boundary may then round the other way in the cache
+ * (one half ulp, 2^-11 of it): scores agree to this fraction of the largest
+ * score's magnitude (plus a floor for scores near zero). */
+#define FAST_TOLERANCE 2e-3
 /* int8 weights and activations: scores within this fraction of the largest. */
 #define INT8_TOLERANCE 0.05
 

@@ -369,6 +369,46 @@ static void quantize_then_q8_matches_reference(void **state)
 	free(ref);
 }
 
+/* Every half float but the NaNs survives the trip to float and back, and
+ * each kernel set stores floats as halves bit for bit as the reference does:
+ * ties to even, subnormals, overflow to infinity. */
+static void halves_round_to_nearest_even(void **state)
+{
+	for (uint32_t h = 0; h < 0x10000u; h++) {
+		if ((h & 0x7c00u) == 0x7c00u && (h & 0x3ffu))
+			continue; /* NaN */
+		assert_int_equal(lm_ref_half(lm_ref_float((lm_half)h)), h);
+	}
+	/* 1 + 2^-11 is a tie between 1 and 1 + 2^-10: even (1) wins; 1 + 3*2^-11 rounds up. */
+	assert_int_equal(lm_ref_half(1.0f + 0x1p-11f), 0x3c00);
+	assert_int_equal(lm_ref_half(1.0f + 3 * 0x1p-11f), 0x3c02);
+	assert_int_equal(lm_ref_half(65520.0f), 0x7c00);
+	assert_int_equal(lm_ref_half(65519.0f), 0x7bff);
+	assert_int_equal(lm_ref_half(-0x1p-24f), 0x8001);
+	assert_int_equal(lm_ref_half(0x1p-26f), 0);
+	enum { N = 4099 };
+	static float x[N];
+	static lm_half want[N], got[N];
+	struct sv_rng rng;
+	sv_rng_seed(&rng, 9);
+	for (int i = 0; i < N; i++) {
+		double mag = pow(2.0, sv_rng_range(&rng, -30, 18));
+		x[i] = (float)(i % 2 ? mag : -mag);
+	}
+	x[0] = 1.0f + 0x1p-11f;
+	x[1] = 65520.0f;
+	x[2] = 0x1p-25f; /* a tie between 0 and the smallest subnormal */
+	x[3] = 3 * 0x1p-25f;
+	lm_ref_store_half(want, x, N);
+	const struct lm_kernel_ops *sets[3];
+	int nsets = kernel_sets(sets);
+	for (int s = 0; s < nsets; s++) {
+		memset(got, 0, sizeof got);
+		sets[s]->store_half(got, x, N);
+		assert_memory_equal(got, want, sizeof want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -377,6 +417,7 @@ int main(void)
 	    cmocka_unit_test(q8_matches_reference),
 	    cmocka_unit_test(quantize_is_identical),
 	    cmocka_unit_test(quantize_then_q8_matches_reference),
+	    cmocka_unit_test(halves_round_to_nearest_even),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
