@@ -18,7 +18,14 @@ struct lm_tensor {
 	const int8_t *q;
 	const float *s;
 	int rows, cols, group_size;
+	/* int8 only, may be NULL: -128 times each group's sum of weights (rows
+	 * × groups, row-major), made once at load for the kernels that offset
+	 * their inputs by 128 to multiply unsigned by signed bytes. */
+	const int32_t *bias;
 };
+
+/* Fills bias (rows × groups) for an int8 tensor. */
+void lm_tensor_bias(int32_t *bias, const struct lm_tensor *t);
 
 struct lm_layer {
 	const float *rms_att, *rms_ffn;  /* dim each */
@@ -31,6 +38,7 @@ struct lm_model {
 	void *map; /* the file, mapped read-only; NULL once quantized on load */
 	size_t map_len;
 	void *owned;            /* weights quantized on load (one allocation), or NULL */
+	int32_t *biases;        /* the int8 tensors' bias tables (one allocation), or NULL */
 	struct lm_tensor embed; /* vocab×dim */
 	struct lm_tensor cls;   /* vocab×dim: the embedding itself when shared */
 	const float *rms_final;

@@ -295,8 +295,8 @@ static inline __m256i broadcast4(const int8_t *p)
  * Each group's int32 sums start at -128 * (the row group's sum) in every
  * lane; two chains per row halve the dpbusd latency chain. */
 KERNEL void lanes_block(float *out, int ld, const uint8_t *ut, const float *st, int n,
-                        const int32_t *neg, const struct lm_tensor *w, int r, const int R,
-                        const int GS)
+                        const int32_t *neg, size_t neg_stride, const struct lm_tensor *w, int r,
+                        const int R, const int GS)
 {
 	int cols = w->cols, ng = cols / GS;
 	__m256 acc[4];
@@ -313,7 +313,7 @@ KERNEL void lanes_block(float *out, int ld, const uint8_t *ut, const float *st, 
 		for (int i = 0; i < R; i++) {
 			for (int k = 0; k < GS; k += 32)
 				prefetch(wr[i] + off + k, PREFETCH_Q8);
-			d0[i] = _mm256_set1_epi32(neg[(size_t)i * (size_t)(ng + 7) + (size_t)g]);
+			d0[i] = _mm256_set1_epi32(neg[(size_t)i * neg_stride + (size_t)g]);
 			d1[i] = _mm256_setzero_si256();
 		}
 		const uint8_t *ug = ut + off * 8;
@@ -341,29 +341,46 @@ KERNEL void lanes_block(float *out, int ld, const uint8_t *ut, const float *st, 
 	}
 }
 
+/* Rows r..r+R-1 against every tile; the bias comes from the tensor's
+ * table when it has one, else it is worked out here into neg. */
+KERNEL void lanes_row_block(float *out, int ld, const uint8_t *ub, const float *sb, int32_t *neg,
+                            int tiles, int nb, const struct lm_tensor *w, int r, const int R,
+                            const int GS)
+{
+	size_t ut_len = (size_t)w->cols * 8, ng = (size_t)(w->cols / GS), st_len = ng * 8;
+	const int32_t *bias = neg;
+	size_t stride = ng + 7;
+	if (w->bias) {
+		bias = w->bias + (size_t)r * ng;
+		stride = ng;
+		/* The tiles read the rows four bytes at a time, too slowly for the
+		 * hardware to stream them: ask for the block after next now, so
+		 * its rows are in cache when its turn comes. */
+		const int8_t *next = w->q + (size_t)(r + 2 * R) * (size_t)w->cols;
+		size_t bytes = (size_t)R * (size_t)w->cols;
+		if (r + 3 * R <= w->rows)
+			for (size_t b = 0; b < bytes; b += 64)
+				_mm_prefetch((const char *)(next + b), _MM_HINT_T0);
+	} else {
+		weight_sums(neg, w, r, R, GS);
+	}
+	for (int t = 0; t < tiles; t++) {
+		int n = nb - 8 * t < 8 ? nb - 8 * t : 8;
+		lanes_block(out + (size_t)(8 * t) * (size_t)ld, ld, ub + (size_t)t * ut_len,
+		            sb + (size_t)t * st_len, n, bias, stride, w, r, R, GS);
+	}
+}
+
 KERNEL void lanes_rows(float *out, int ld, const uint8_t *ub, const float *sb, int32_t *neg,
                        int tiles, int nb, const struct lm_tensor *w, int r0, int r1, const int GS)
 {
-	size_t ut_len = (size_t)w->cols * 8, st_len = (size_t)(w->cols / GS) * 8;
 	/* Rows outer, tiles inner: a row block is read from memory once and
 	 * from cache by the other tiles. */
 	int r = r0;
-	for (; r + LANES_ROWS <= r1; r += LANES_ROWS) {
-		weight_sums(neg, w, r, LANES_ROWS, GS);
-		for (int t = 0; t < tiles; t++) {
-			int n = nb - 8 * t < 8 ? nb - 8 * t : 8;
-			lanes_block(out + (size_t)(8 * t) * (size_t)ld, ld, ub + (size_t)t * ut_len,
-			            sb + (size_t)t * st_len, n, neg, w, r, LANES_ROWS, GS);
-		}
-	}
-	for (; r < r1; r++) {
-		weight_sums(neg, w, r, 1, GS);
-		for (int t = 0; t < tiles; t++) {
-			int n = nb - 8 * t < 8 ? nb - 8 * t : 8;
-			lanes_block(out + (size_t)(8 * t) * (size_t)ld, ld, ub + (size_t)t * ut_len,
-			            sb + (size_t)t * st_len, n, neg, w, r, 1, GS);
-		}
-	}
+	for (; r + LANES_ROWS <= r1; r += LANES_ROWS)
+		lanes_row_block(out, ld, ub, sb, neg, tiles, nb, w, r, LANES_ROWS, GS);
+	for (; r < r1; r++)
+		lanes_row_block(out, ld, ub, sb, neg, tiles, nb, w, r, 1, GS);
 }
 
 /* Inputs in passes of as many tiles of eight as the buffers hold (the caller

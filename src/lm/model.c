@@ -369,6 +369,32 @@ static int quantize_loaded(struct lm_model *m, int asked, const char *path, stru
 	return 0;
 }
 
+/* Makes every int8 matrix's bias table (see struct lm_tensor): a pass
+ * over the weights at load instead of one per step. */
+static int add_biases(struct lm_model *m, struct sv_err *err)
+{
+	size_t nmat, total = 0;
+	struct lm_tensor **mats = matrices_of(m, &nmat);
+	if (!mats)
+		return sv_err_set(err, "nomem", "", "out of memory");
+	for (size_t i = 0; i < nmat; i++)
+		total += (size_t)mats[i]->rows * (size_t)(mats[i]->cols / mats[i]->group_size);
+	int32_t *p = m->biases = malloc(total * sizeof *p);
+	if (!p) {
+		free(mats);
+		return sv_err_set(err, "nomem", "", "out of memory for the int8 bias tables");
+	}
+	for (size_t i = 0; i < nmat; i++) {
+		lm_tensor_bias(p, mats[i]);
+		mats[i]->bias = p;
+		p += (size_t)mats[i]->rows * (size_t)(mats[i]->cols / mats[i]->group_size);
+	}
+	if (m->cfg.shared_classifier)
+		m->cls = m->embed;
+	free(mats);
+	return 0;
+}
+
 /* ---- opening ---- */
 
 static int map_file(const char *path, void **map, size_t *len, struct sv_err *err)
@@ -414,7 +440,8 @@ int lm_model_open(const char *path, const struct lm_open_options *opt, struct lm
 		lay_q8(m, m->map);
 	else
 		lay_legacy(m, m->map);
-	if (!q8 && opt && opt->int8 && quantize_loaded(m, opt->group_size, path, err) < 0) {
+	if ((!q8 && opt && opt->int8 && quantize_loaded(m, opt->group_size, path, err) < 0) ||
+	    (m->cfg.group_size && add_biases(m, err) < 0)) {
 		lm_model_free(m);
 		return -1;
 	}
@@ -432,6 +459,7 @@ void lm_model_free(struct lm_model *m)
 	if (m->map)
 		munmap(m->map, m->map_len);
 	free(m->owned);
+	free(m->biases);
 	free(m->layers);
 	free(m);
 }

@@ -181,3 +181,17 @@ void lm_ref_swiglu(float *h1, const float *h3, int n)
 		h1[i] = v / (1.0f + expf(-v)) * h3[i];
 	}
 }
+
+void lm_tensor_bias(int32_t *bias, const struct lm_tensor *t)
+{
+	int ng = t->cols / t->group_size;
+	for (int r = 0; r < t->rows; r++)
+		for (int g = 0; g < ng; g++) {
+			const int8_t *q =
+			    t->q + (size_t)r * (size_t)t->cols + (size_t)g * (size_t)t->group_size;
+			int32_t sum = 0;
+			for (int i = 0; i < t->group_size; i++)
+				sum += q[i];
+			bias[(size_t)r * (size_t)ng + (size_t)g] = -128 * sum;
+		}
+}
