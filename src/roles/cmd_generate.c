@@ -8,8 +8,8 @@
 #include "export/export.h"
 #include "illustrate/illustrate.h"
 #include "roles/internal.h"
-#include "textgen/textgen.h"
 #include "roles/roles.h"
+#include "textgen/textgen.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -53,7 +53,8 @@ static const char usage[] =
     "  --no-images      write the words only, without drawing the pictures\n"
     "  --image-provider P  local (draw here, the default) or comfyui (ask a ComfyUI\n"
     "                   server for each page, drawing here when it cannot answer)\n"
-    "  --comfyui-url URL   the ComfyUI server (default: http://127.0.0.1:8188)\n" SV_ROLES_TEXT_USAGE
+    "  --comfyui-url URL   the ComfyUI server (default: "
+    "http://127.0.0.1:8188)\n" SV_ROLES_TEXT_USAGE
     "  --name NAME      the child's name, who joins the adventure\n"
     "  --pronouns P     she, he or they: how the story speaks of the child (default: they)\n"
     "  --culture ID     the family's traditions, woven in: a greeting, a favourite food,\n"

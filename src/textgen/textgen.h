@@ -102,8 +102,8 @@ struct sv_textgen *sv_textgen_new(enum sv_textgen_provider p, struct lm_batcher 
                                   const struct sv_textgen_openai_options *o, struct sv_err *err);
 /* A writer over any provider (self owned: freed with ops->free); completion
  * says whether it continues the lead (else it answers the prompt). */
-struct sv_textgen *sv_textgen_new_ops(const struct sv_textgen_ops *ops, void *self,
-                                      bool completion, struct sv_err *err);
+struct sv_textgen *sv_textgen_new_ops(const struct sv_textgen_ops *ops, void *self, bool completion,
+                                      struct sv_err *err);
 void sv_textgen_free(struct sv_textgen *g);
 
 /* Rewrites the pages of a story document (from sv_story_generate) with the

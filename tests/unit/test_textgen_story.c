@@ -39,9 +39,7 @@ static int scripted_write(void *self, const struct sv_textgen_request *r, struct
 	return sv_buf_printf(out, s->answer, s->hero, s->hero);
 }
 
-static void scripted_free(void *self)
-{
-}
+static void scripted_free(void *self) {}
 
 static const struct sv_textgen_ops scripted_ops = {"scripted", scripted_write, scripted_free};
 
@@ -176,5 +174,6 @@ int main(void)
 	    cmocka_unit_test(test_a_failing_provider_stops_the_story),
 	    cmocka_unit_test(test_grammar_leaves_the_story_alone),
 	};
-	return cmocka_run_group_tests(tests, sv_test_catalog_json_setup, sv_test_catalog_json_teardown);
+	return cmocka_run_group_tests(tests, sv_test_catalog_json_setup,
+	                              sv_test_catalog_json_teardown);
 }
