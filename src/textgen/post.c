@@ -479,6 +479,11 @@ static long find_name(const char *t, size_t len, size_t from, size_t to, const c
 	return found;
 }
 
+bool sv_textgen_names(const char *text, size_t len, const char *name)
+{
+	return find_name(text, len, 0, len, name, false) >= 0;
+}
+
 /* The name (index into want->names) nearest the edge of t[from, to); -1: none. */
 static int nearest_name(const char *t, size_t len, size_t from, size_t to,
                         const struct sv_textgen_check *want, bool last)

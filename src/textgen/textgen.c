@@ -192,18 +192,6 @@ struct lead {
 	bool named;
 };
 
-static bool names(const char *s, size_t len, const char *name)
-{
-	size_t n = strlen(name);
-	for (const char *p = s; n && (p = memmem(p, len - (size_t)(p - s), name, n)); p++) {
-		bool before = p == s || !isalnum((unsigned char)p[-1]);
-		bool after = (size_t)(p - s) + n == len || !isalnum((unsigned char)p[n]);
-		if (before && after)
-			return true;
-	}
-	return false;
-}
-
 static void lead_sentence(void *ctx, const char *s, size_t len,
                           const struct sv_story_text_stats *st)
 {
@@ -213,7 +201,7 @@ static void lead_sentence(void *ctx, const char *s, size_t len,
 	if (l->sentences++)
 		sv_buf_puts(l->text, " ");
 	sv_buf_append(l->text, s, len);
-	l->named = !l->name || names(s, len, l->name);
+	l->named = !l->name || sv_textgen_names(s, len, l->name);
 }
 
 static int target_words(const json_t *story, const json_t *page)

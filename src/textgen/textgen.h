@@ -88,6 +88,10 @@ struct sv_textgen_check {
 int sv_textgen_clean(const char *raw, const struct sv_textgen_check *want, struct sv_buf *out,
                      json_t **spans, struct sv_err *err);
 
+/* Whether text (len bytes, valid UTF-8) has name as a whole word: not
+ * inside a longer word, letters of any script counting as word. */
+bool sv_textgen_names(const char *text, size_t len, const char *name);
+
 /* ---- providers by name, and the story writer ---- */
 
 enum sv_textgen_provider { SV_TEXTGEN_GRAMMAR, SV_TEXTGEN_LOCAL, SV_TEXTGEN_OPENAI };
