@@ -21,6 +21,10 @@ struct sv_roles_lm {
 	struct lm_engine *engine;
 	struct lm_batcher *batcher;
 	char name[128]; /* the model file's name: its id in the API */
+	/* Streamed completions run on threads of their own; closing waits for them. */
+	pthread_mutex_t lock;
+	pthread_cond_t idle;
+	int streaming;
 };
 
 int sv_roles_text_option(const char *cmd, int ch, struct sv_roles_common *c)
@@ -66,6 +70,12 @@ static void lm_close(struct sv_roles_lm *l)
 {
 	if (!l)
 		return;
+	pthread_mutex_lock(&l->lock);
+	while (l->streaming > 0) /* their clients are gone: each ends at its next piece */
+		pthread_cond_wait(&l->idle, &l->lock);
+	pthread_mutex_unlock(&l->lock);
+	pthread_mutex_destroy(&l->lock);
+	pthread_cond_destroy(&l->idle);
 	lm_batcher_free(l->batcher);
 	lm_engine_free(l->engine);
 	lm_tokenizer_free(l->tok);
@@ -85,6 +95,8 @@ static struct sv_roles_lm *lm_open(const struct sv_roles_common *o, struct sv_er
 		sv_err_set(err, "nomem", "", "out of memory");
 		return NULL;
 	}
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_cond_init(&l->idle, NULL);
 	struct lm_open_options oo = {.int8 = o->lm_int8};
 	if (lm_model_open(o->lm_model, &oo, &l->model, err) < 0 ||
 	    lm_tokenizer_open(o->lm_tokenizer, lm_model_config(l->model)->vocab_size, &l->tok,
@@ -421,7 +433,12 @@ static void *stream_main(void *arg)
 	sv_buf_puts(&c->pending, "data: [DONE]\n\n");
 	c->finished = true;
 	pthread_mutex_unlock(&c->lock);
+	struct sv_roles_lm *l = c->app->lm;
 	completion_release(c);
+	pthread_mutex_lock(&l->lock);
+	if (--l->streaming == 0)
+		pthread_cond_broadcast(&l->idle);
+	pthread_mutex_unlock(&l->lock);
 	return NULL;
 }
 
@@ -452,6 +469,10 @@ static void stream_done(void *ctx)
 static int start_stream(struct completion *c, struct sv_http_response *res)
 {
 	c->refs = 2; /* the thread's and the response's */
+	struct sv_roles_lm *l = c->app->lm;
+	pthread_mutex_lock(&l->lock);
+	l->streaming++;
+	pthread_mutex_unlock(&l->lock);
 	pthread_t t;
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
@@ -460,6 +481,9 @@ static int start_stream(struct completion *c, struct sv_http_response *res)
 	pthread_attr_destroy(&attr);
 	if (rc != 0) {
 		c->refs = 1;
+		pthread_mutex_lock(&l->lock);
+		l->streaming--;
+		pthread_mutex_unlock(&l->lock);
 		return -1;
 	}
 	res->status = 200;

@@ -215,6 +215,25 @@ test('the text role serves /v1/completions from its model, whole and streamed', 
   }
 });
 
+test('a server stopped while it streams a completion exits cleanly', async () => {
+  const server = await new Server({ command: 'worker', args: ['--kind', 'text', '--lm-model', model, '--lm-tokenizer', tokenizer] }).start();
+  try {
+    const res = await fetch(`${server.url}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'Once upon a time', max_tokens: 400, stream: true }),
+    });
+    assert.equal(res.status, 200);
+    const reader = res.body.getReader();
+    await reader.read(); // the stream has begun
+    const exit = await server.stop();
+    assert.equal(exit.code, 0, server.stderr);
+    await reader.cancel().catch(() => {});
+  } finally {
+    server.cleanup();
+  }
+});
+
 test('without a model, /v1/completions says so', async () => {
   const server = await new Server({ command: 'worker', args: ['--kind', 'text'] }).start();
   try {
