@@ -108,8 +108,8 @@ static void step(struct lm_batcher *b)
 	}
 	b->nactive = kept;
 	/* Streams stay in slots: in-flight first, free ones after. */
-	memcpy(b->streams, streams, sizeof(*streams) * (size_t)kept);
-	memcpy(b->streams + kept, spare, sizeof(*spare) * (size_t)nspare);
+	memcpy(b->streams, streams, sizeof(struct lm_stream *) * (size_t)kept);
+	memcpy(b->streams + kept, spare, sizeof(struct lm_stream *) * (size_t)nspare);
 	if (n == 0)
 		return;
 	struct sv_err err = {0};

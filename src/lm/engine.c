@@ -331,7 +331,8 @@ static void ref_forward(struct lm_engine *e, struct lm_stream *s, int token)
 		cache_store(e, s->values, l, pos, e->v);
 		for (int h = 0; h < c->n_heads; h++) {
 			int kvh = h / (c->n_heads / c->n_kv_heads);
-			lm_ref_attention(xb2 + h * hs, e->q + h * hs,
+			lm_ref_attention(xb2 + (size_t)h * (size_t)hs,
+			                 e->q + (size_t)h * (size_t)hs,
 			                 head_cache(e, s->keys, l, kvh),
 			                 head_cache(e, s->values, l, kvh), pos, hs, hs, e->att);
 		}
@@ -462,7 +463,7 @@ static void rotate(float *v, int heads, int hs, const float *cs, const float *sn
 {
 	for (int h = 0; h < heads; h++)
 		for (int i = 0; i < hs / 2; i++) {
-			float *p = v + h * hs + 2 * i;
+			float *p = v + (size_t)h * (size_t)hs + 2 * (size_t)i;
 			float a = p[0], b = p[1];
 			p[0] = a * cs[i] - b * sn[i];
 			p[1] = a * sn[i] + b * cs[i];
@@ -481,7 +482,8 @@ static void attention_block(struct lm_engine *e, const struct lane *lanes, int n
 	const struct lm_layer *w = &e->m->layers[l];
 	int dim = c->dim, kv = e->kv_dim, half = e->head_size / 2;
 	for (int b = 0; b < n; b++)
-		lm_ref_rmsnorm(e->xb + b * dim, e->x + b * dim, w->rms_att, dim);
+		lm_ref_rmsnorm(e->xb + (size_t)b * (size_t)dim, e->x + (size_t)b * (size_t)dim,
+		               w->rms_att, dim);
 	struct matmul qkv = {.nmat = 3,
 	                     .nb = n,
 	                     .w = {&w->wq, &w->wk, &w->wv},
@@ -489,13 +491,14 @@ static void attention_block(struct lm_engine *e, const struct lane *lanes, int n
 	                     .x = e->xb};
 	matmul_run(e, &qkv);
 	for (int b = 0; b < n; b++) {
-		const float *cs = e->rope_cos + b * half, *sn = e->rope_sin + b * half;
-		rotate(e->q + b * dim, c->n_heads, e->head_size, cs, sn);
-		rotate(e->k + b * kv, c->n_kv_heads, e->head_size, cs, sn);
+		const float *cs = e->rope_cos + (size_t)b * (size_t)half,
+		            *sn = e->rope_sin + (size_t)b * (size_t)half;
+		rotate(e->q + (size_t)b * (size_t)dim, c->n_heads, e->head_size, cs, sn);
+		rotate(e->k + (size_t)b * (size_t)kv, c->n_kv_heads, e->head_size, cs, sn);
 		/* Every lane's keys are in the cache before any lane attends, so a
 		 * prompt's later tokens see its earlier ones. */
-		cache_store(e, lanes[b].s->keys, l, lanes[b].pos, e->k + b * kv);
-		cache_store(e, lanes[b].s->values, l, lanes[b].pos, e->v + b * kv);
+		cache_store(e, lanes[b].s->keys, l, lanes[b].pos, e->k + (size_t)b * (size_t)kv);
+		cache_store(e, lanes[b].s->values, l, lanes[b].pos, e->v + (size_t)b * (size_t)kv);
 	}
 	struct attention at = {e, lanes, n, l};
 	lm_pool_run(e->pool, attention_task, &at);
@@ -510,7 +513,8 @@ static void ffn_block(struct lm_engine *e, int n, int l)
 	const struct lm_layer *w = &e->m->layers[l];
 	int dim = c->dim;
 	for (int b = 0; b < n; b++)
-		lm_ref_rmsnorm(e->xb + b * dim, e->x + b * dim, w->rms_ffn, dim);
+		lm_ref_rmsnorm(e->xb + (size_t)b * (size_t)dim, e->x + (size_t)b * (size_t)dim,
+		               w->rms_ffn, dim);
 	struct matmul up = {.nmat = 2,
 	                    .nb = n,
 	                    .w = {&w->w1, &w->w3},
@@ -529,7 +533,8 @@ static void classify(struct lm_engine *e, const struct lane *lanes, int n)
 	int dim = e->cfg.dim, vocab = e->cfg.vocab_size, k = 0;
 	for (int b = 0; b < n; b++)
 		if (lanes[b].logits)
-			lm_ref_rmsnorm(e->xb + k++ * dim, e->x + b * dim, e->m->rms_final, dim);
+			lm_ref_rmsnorm(e->xb + (size_t)k++ * (size_t)dim,
+			               e->x + (size_t)b * (size_t)dim, e->m->rms_final, dim);
 	if (k == 0)
 		return;
 	struct matmul cls = {.nmat = 1, .nb = k, .w = {&e->m->cls}, .out = {e->logits}, .x = e->xb};
@@ -546,7 +551,7 @@ static void fast_forward(struct lm_engine *e, const struct lane *lanes, int n)
 	const struct lm_config *c = &e->cfg;
 	int dim = c->dim, half = e->head_size / 2;
 	for (int b = 0; b < n; b++) {
-		lm_ref_dequantize_row(e->x + b * dim, &e->m->embed, lanes[b].token);
+		lm_ref_dequantize_row(e->x + (size_t)b * (size_t)dim, &e->m->embed, lanes[b].token);
 		for (int i = 0; i < half; i++) {
 			float angle = (float)lanes[b].pos * e->inv_freq[i];
 			e->rope_cos[b * half + i] = cosf(angle);

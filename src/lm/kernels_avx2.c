@@ -67,12 +67,12 @@ KERNEL void f32_block(float *out, int ld, const float *x, const float *w, int co
 			 * prefetcher falls behind; ask for the weights ahead. (One
 			 * input is bound by bandwidth, and this did not help it.) */
 			if (R == 1 && B > 1)
-				prefetch(wr[0] + c + 8 * u, PREFETCH_F32);
+				prefetch(wr[0] + c + 8 * (size_t)u, PREFETCH_F32);
 			__m256 wv[4];
 			for (int i = 0; i < R; i++)
-				wv[i] = _mm256_loadu_ps(wr[i] + c + 8 * u);
+				wv[i] = _mm256_loadu_ps(wr[i] + c + 8 * (size_t)u);
 			for (int b = 0; b < B; b++) {
-				__m256 xv = _mm256_loadu_ps(xb[b] + c + 8 * u);
+				__m256 xv = _mm256_loadu_ps(xb[b] + c + 8 * (size_t)u);
 				for (int i = 0; i < R; i++)
 					acc[i][b][u] = _mm256_fmadd_ps(wv[i], xv, acc[i][b][u]);
 			}
@@ -208,11 +208,11 @@ KERNEL void q8_block(float *out, int ld, const int8_t *xq, const float *xs,
 		/* As in f32_block; here it also helped one input a little. */
 		for (int i = 0; i < R; i++)
 			for (int k = 0; k < CHUNKS; k++)
-				prefetch(wr[i] + off + 32 * k, PREFETCH_Q8);
+				prefetch(wr[i] + off + 32 * (size_t)k, PREFETCH_Q8);
 		if (R == 1)
 			for (int k = 0; k < CHUNKS; k++) {
-				held[k] =
-				    _mm256_loadu_si256((const __m256i *)(wr[0] + off + 32 * k));
+				held[k] = _mm256_loadu_si256(
+				    (const __m256i *)(wr[0] + off + 32 * (size_t)k));
 				held_abs[k] = _mm256_abs_epi8(held[k]);
 			}
 		for (int b = 0; b < B; b++) {
@@ -223,15 +223,16 @@ KERNEL void q8_block(float *out, int ld, const int8_t *xq, const float *xs,
 			                 : _mm256_broadcast_ss(xsb);
 			__m256i d[4];
 			for (int k = 0; k < CHUNKS; k++) {
-				__m256i xv = _mm256_loadu_si256((const __m256i *)(xb + 32 * k));
+				__m256i xv =
+				    _mm256_loadu_si256((const __m256i *)(xb + 32 * (size_t)k));
 				for (int i = 0; i < R; i++) {
 					__m256i wv, aw;
 					if (R == 1) {
 						wv = held[k];
 						aw = held_abs[k];
 					} else {
-						wv = _mm256_loadu_si256(
-						    (const __m256i *)(wr[i] + off + 32 * k));
+						const int8_t *wp = wr[i] + off + 32 * (size_t)k;
+						wv = _mm256_loadu_si256((const __m256i *)wp);
 						aw = _mm256_abs_epi8(wv);
 					}
 					__m256i dk = dot32(aw, wv, xv);
@@ -420,10 +421,10 @@ void lm_avx2_attention(float *out, const float *q, const lm_half *keys, const lm
 			const lm_half *v = values + (size_t)t * (size_t)stride + c;
 			__m256 a = _mm256_set1_ps(att[t]);
 			for (int j = 0; j < n; j++)
-				acc[j] = _mm256_fmadd_ps(a, load_half8(v + 8 * j), acc[j]);
+				acc[j] = _mm256_fmadd_ps(a, load_half8(v + 8 * (size_t)j), acc[j]);
 		}
 		for (int j = 0; j < n; j++)
-			_mm256_storeu_ps(out + c + 8 * j, acc[j]);
+			_mm256_storeu_ps(out + c + 8 * (size_t)j, acc[j]);
 	}
 }
 

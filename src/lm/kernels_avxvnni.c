@@ -127,12 +127,13 @@ KERNEL void direct_block(float *out, int ld, const int8_t *xq, const float *xs, 
 		size_t off = (size_t)g * (size_t)GS;
 		for (int i = 0; i < R; i++)
 			for (int k = 0; k < CHUNKS; k++)
-				prefetch(wr[i] + off + 32 * k, PREFETCH_Q8);
+				prefetch(wr[i] + off + 32 * (size_t)k, PREFETCH_Q8);
 		__m256i held[2];
 		if (R == 1)
 			for (int k = 0; k < CHUNKS; k++)
 				held[k] = _mm256_xor_si256(
-				    _mm256_loadu_si256((const __m256i *)(wr[0] + off + 32 * k)),
+				    _mm256_loadu_si256(
+				        (const __m256i *)(wr[0] + off + 32 * (size_t)k)),
 				    flip());
 		for (int b = 0; b < B; b++) {
 			const int8_t *xb = xq + (size_t)b * (size_t)cols + off;
@@ -141,15 +142,16 @@ KERNEL void direct_block(float *out, int ld, const int8_t *xq, const float *xs, 
 			for (int i = 0; i < R; i++)
 				d[i] = _mm256_set1_epi32(sums[(size_t)b * (size_t)ng + (size_t)g]);
 			for (int k = 0; k < CHUNKS; k++) {
-				__m256i xv = _mm256_loadu_si256((const __m256i *)(xb + 32 * k));
+				__m256i xv =
+				    _mm256_loadu_si256((const __m256i *)(xb + 32 * (size_t)k));
 				for (int i = 0; i < R; i++) {
 					__m256i wv =
-					    R == 1
-					        ? held[k]
-					        : _mm256_xor_si256(
-					              _mm256_loadu_si256(
-					                  (const __m256i *)(wr[i] + off + 32 * k)),
-					              flip());
+					    R == 1 ? held[k]
+					           : _mm256_xor_si256(
+					                 _mm256_loadu_si256(
+					                     (const __m256i *)(wr[i] + off +
+					                                       32 * (size_t)k)),
+					                 flip());
 					d[i] = _mm256_dpbusd_avx_epi32(d[i], wv, xv);
 				}
 			}
@@ -192,14 +194,13 @@ KERNEL void direct_rows(float *out, int ld, const int8_t *xq, const float *xs, c
 	}
 }
 
-/* Inputs in passes whose group sums fit the buffer, and within a pass in
- * tiles of at most eight as AVX2 does. */
+/* Inputs in passes of per_pass (>= 1, from the caller), whose group sums
+ * fit the buffer, and within a pass in tiles of at most eight as AVX2 does. */
 static void direct(float *out, int ld, const int8_t *xq, const float *xs, const struct lm_tensor *w,
-                   int r0, int r1, int nb)
+                   int r0, int r1, int nb, int per_pass)
 {
 	int cols = w->cols, gs = w->group_size, ng = cols / gs;
 	int32_t sums[SUMS_MAX];
-	int per_pass = SUMS_MAX / ng;
 	for (int b0 = 0; b0 < nb;) {
 		int n = nb - b0 < per_pass ? nb - b0 : per_pass;
 		const int8_t *xp = xq + (size_t)b0 * (size_t)cols;
@@ -318,13 +319,13 @@ KERNEL void lanes_block(float *out, int ld, const uint8_t *ut, const float *st, 
 		}
 		const uint8_t *ug = ut + off * 8;
 		for (int k = 0; k < GS / 4; k += 2) {
-			__m256i xa = _mm256_load_si256((const __m256i *)(ug + 32 * k));
-			__m256i xb = _mm256_load_si256((const __m256i *)(ug + 32 * k + 32));
+			__m256i xa = _mm256_load_si256((const __m256i *)(ug + 32 * (size_t)k));
+			__m256i xb = _mm256_load_si256((const __m256i *)(ug + 32 * (size_t)k + 32));
 			for (int i = 0; i < R; i++) {
-				d0[i] = _mm256_dpbusd_avx_epi32(d0[i], xa,
-				                                broadcast4(wr[i] + off + 4 * k));
+				d0[i] = _mm256_dpbusd_avx_epi32(
+				    d0[i], xa, broadcast4(wr[i] + off + 4 * (size_t)k));
 				d1[i] = _mm256_dpbusd_avx_epi32(
-				    d1[i], xb, broadcast4(wr[i] + off + 4 * k + 4));
+				    d1[i], xb, broadcast4(wr[i] + off + 4 * (size_t)k + 4));
 			}
 		}
 		__m256 sv = _mm256_load_ps(st + (size_t)g * 8);
@@ -425,11 +426,14 @@ static void vnni_matvec_q8(float *out, int ld, const int8_t *xq, const float *xs
 		return;
 	}
 	int ng = w->cols / gs;
+	/* Inputs whose group sums fit direct's buffer at once: >= 1 exactly
+	 * when 1 <= ng <= SUMS_MAX. */
+	int per_pass = ng > 0 ? SUMS_MAX / ng : 0;
 	bool lanes_fit = (size_t)w->cols * 8 <= LANES_BYTES && ng * 8 <= LANES_SCALES;
 	if (nb > DIRECT_MAX && lanes_fit)
 		lanes(out, ld, xq, xs, w, r0, r1, nb);
-	else if (ng <= SUMS_MAX)
-		direct(out, ld, xq, xs, w, r0, r1, nb);
+	else if (per_pass >= 1)
+		direct(out, ld, xq, xs, w, r0, r1, nb, per_pass);
 	else
 		lm_avx2_matvec_q8(out, ld, xq, xs, w, r0, r1, nb);
 }

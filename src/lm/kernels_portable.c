@@ -89,13 +89,13 @@ KERNEL void q8_block(float *restrict out, const int8_t *restrict xq, const float
 	for (int g = 0; g < ng; g++) {
 		const int8_t *restrict xg = xq + (size_t)g * (size_t)GS;
 		for (int k = 0; k < GS; k++)
-			xw[k] = xg[k];
+			xw[k] = (int16_t)xg[k];
 		for (int i = 0; i < R; i++) {
-			size_t row = (size_t)(r + i);
+			size_t row = (size_t)r + (size_t)i;
 			const int8_t *restrict wg =
 			    w->q + row * (size_t)cols + (size_t)g * (size_t)GS;
 			for (int k = 0; k < GS; k++)
-				ww[k] = wg[k];
+				ww[k] = (int16_t)wg[k];
 			int32_t d = 0;
 			for (int k = 0; k < GS; k++)
 				d += (int32_t)ww[k] * (int32_t)xw[k];

@@ -33,10 +33,12 @@
 #define MAX_VOCAB  (1 << 21)
 #define MAX_SEQ    (1 << 20)
 
+/* Returns -1 itself rather than sv_err_set's -1, which the static analyzer
+ * cannot see from here: it then knows every error path ends in a failure. */
 static int invalid(struct sv_err *err, const char *path, const char *why)
 {
-	return sv_err_set(err, "invalid_model", "model", "%s is not a usable checkpoint: %s", path,
-	                  why);
+	sv_err_set(err, "invalid_model", "model", "%s is not a usable checkpoint: %s", path, why);
+	return -1;
 }
 
 int lm_group_size_for(const struct lm_config *c)
@@ -259,12 +261,13 @@ static int read_header(struct lm_model *m, const char *p, size_t len, const char
 		    err, path,
 		    "the group size must be a power of two from 4, dividing dim and hidden_dim");
 	uint64_t want = q8 ? q8_size(c) : legacy_size(c);
-	if ((uint64_t)len != want)
-		return sv_err_set(
-		    err, "invalid_model", "model",
-		    "%s is not a usable checkpoint: its header describes %llu bytes but "
-		    "the file has %zu (truncated, or not this format)",
-		    path, (unsigned long long)want, len);
+	if ((uint64_t)len != want) {
+		sv_err_set(err, "invalid_model", "model",
+		           "%s is not a usable checkpoint: its header describes %llu bytes but "
+		           "the file has %zu (truncated, or not this format)",
+		           path, (unsigned long long)want, len);
+		return -1;
+	}
 	return q8;
 }
 
@@ -294,7 +297,8 @@ static struct lm_tensor quantize_into(char *dst, const struct lm_tensor *t, int 
  * frees, its length in *count; NULL when memory runs out. */
 static struct lm_tensor **matrices_of(struct lm_model *m, size_t *count)
 {
-	struct lm_tensor **out = calloc(2 + NSLOTS * (size_t)m->cfg.n_layers, sizeof *out);
+	struct lm_tensor **out =
+	    calloc(2 + NSLOTS * (size_t)m->cfg.n_layers, sizeof(struct lm_tensor *));
 	if (!out)
 		return NULL;
 	size_t n = 0;
@@ -379,6 +383,12 @@ static int add_biases(struct lm_model *m, struct sv_err *err)
 		return sv_err_set(err, "nomem", "", "out of memory");
 	for (size_t i = 0; i < nmat; i++)
 		total += (size_t)mats[i]->rows * (size_t)(mats[i]->cols / mats[i]->group_size);
+	if (total == 0) {
+		/* Not for a checked shape (every matrix has a group); nothing to
+		 * tabulate, and malloc(0) need not return a usable pointer. */
+		free(mats);
+		return 0;
+	}
 	int32_t *p = m->biases = malloc(total * sizeof *p);
 	if (!p) {
 		free(mats);
@@ -423,16 +433,22 @@ int lm_model_open(const char *path, const struct lm_open_options *opt, struct lm
 {
 	*out = NULL;
 	struct lm_model *m = calloc(1, sizeof *m);
-	if (!m)
-		return sv_err_set(err, "nomem", "", "out of memory");
+	if (!m) {
+		sv_err_set(err, "nomem", "", "out of memory");
+		return -1;
+	}
 	if (map_file(path, &m->map, &m->map_len, err) < 0) {
 		free(m);
 		return -1;
 	}
 	int q8 = read_header(m, m->map, m->map_len, path, err);
-	if (q8 >= 0 && !(m->layers = calloc((size_t)m->cfg.n_layers, sizeof *m->layers)))
-		q8 = sv_err_set(err, "nomem", "", "out of memory");
 	if (q8 < 0) {
+		lm_model_free(m);
+		return -1;
+	}
+	/* read_header checked n_layers >= 1. */
+	if (!(m->layers = calloc((size_t)m->cfg.n_layers, sizeof *m->layers))) {
+		sv_err_set(err, "nomem", "", "out of memory");
 		lm_model_free(m);
 		return -1;
 	}

@@ -47,7 +47,7 @@ void lm_ref_matvec_f32(float *out, const float *x, const struct lm_tensor *w)
 void lm_ref_quantize(int8_t *q, float *s, const float *x, int n, int gs)
 {
 	for (int g = 0; g < n / gs; g++) {
-		const float *xg = x + g * gs;
+		const float *xg = x + (size_t)g * (size_t)gs;
 		float max = 0.0f;
 		for (int i = 0; i < gs; i++)
 			max = fmaxf(max, fabsf(xg[i]));
@@ -105,9 +105,9 @@ static void rotate_head(float *v, int pos, int head_size)
 void lm_ref_rope(float *q, float *k, int pos, int n_heads, int n_kv_heads, int head_size)
 {
 	for (int h = 0; h < n_heads; h++)
-		rotate_head(q + h * head_size, pos, head_size);
+		rotate_head(q + (size_t)h * (size_t)head_size, pos, head_size);
 	for (int h = 0; h < n_kv_heads; h++)
-		rotate_head(k + h * head_size, pos, head_size);
+		rotate_head(k + (size_t)h * (size_t)head_size, pos, head_size);
 }
 
 /* Exponent rebias from float (127) to half (15), in float's bit position. */

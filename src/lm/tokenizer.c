@@ -205,12 +205,12 @@ int lm_tokenizer_parse(const void *data, size_t len, int vocab_size, struct lm_t
 	 * hold more tokens than the model uses. */
 
 	for (int b = 0; b < 256; b++) {
-		t->bytes[2 * b] = (char)b;
-		t->bytes[2 * b + 1] = '\0';
+		t->bytes[2 * (size_t)b] = (char)b;
+		t->bytes[2 * (size_t)b + 1] = '\0';
 	}
 	for (int i = 0; i < vocab_size; i++) {
 		int b = byte_piece(piece(t, i), t->len[i]);
-		t->text[i] = b >= 0 ? t->bytes + 2 * b : piece(t, i);
+		t->text[i] = b >= 0 ? t->bytes + 2 * (size_t)b : piece(t, i);
 		t->sorted[i] = (struct entry){piece(t, i), t->len[i], i};
 	}
 	qsort(t->sorted, n, sizeof(*t->sorted), compare_entries);
