@@ -8,39 +8,13 @@
  *
  * Prints one "page style=S ms=X" and one "cover style=S ms=X" line per style.
  */
+#include "bench_story.h"
 #include "illustrate/illustrate.h"
 #include "story/story.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static json_t *story_of(const struct sv_catalog *c, const json_t *catalog, size_t i)
-{
-	const json_t *universes = json_object_get(catalog, "universes");
-	const char *u = json_string_value(
-	    json_object_get(json_array_get(universes, i % json_array_size(universes)), "id"));
-	const json_t *chars = json_object_get(catalog, "characters");
-	const char *hero = NULL;
-	size_t k;
-	const json_t *ch;
-	json_array_foreach(chars, k, ch)
-	{
-		if (!hero &&
-		    strcmp(json_string_value(json_object_get(ch, "universe")) ?: "", u) == 0)
-			hero = json_string_value(json_object_get(ch, "id"));
-	}
-	struct sv_story_params p;
-	sv_story_params_init(&p);
-	snprintf(p.universe, sizeof(p.universe), "%s", u);
-	snprintf(p.hero, sizeof(p.hero), "%s", hero ? hero : "");
-	snprintf(p.child_name, sizeof(p.child_name), "Sam");
-	p.seed = 1000 + i;
-	struct sv_err err;
-	if (sv_story_params_validate(c, &p, &err) < 0)
-		return NULL;
-	return sv_story_generate(c, &p, NULL, NULL, &err);
-}
 
 /* Mean milliseconds per picture of one kind, over the stories. */
 static double time_pictures(json_t **stories, size_t n, const json_t *catalog, const char *style,
@@ -83,7 +57,7 @@ int main(int argc, char **argv)
 	json_t *catalog = c ? sv_story_catalog_json(c) : NULL;
 	json_t **stories = calloc(n, sizeof(*stories));
 	for (size_t i = 0; catalog && stories && i < n; i++)
-		if (!(stories[i] = story_of(c, catalog, i)))
+		if (!(stories[i] = bench_story(c, catalog, i)))
 			return fprintf(stderr, "storyverse-illustrate-bench: no story %zu\n", i), 1;
 	if (!catalog || !stories)
 		return fprintf(stderr, "storyverse-illustrate-bench: cannot load the catalog\n"), 1;

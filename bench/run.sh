@@ -6,6 +6,7 @@
 #   - milliseconds to draw a page's picture and a cover, per art style, one core;
 #   - no-op jobs per second through the job queue, 1, 2 and 4 workers, on SQLite
 #     and on a throwaway PostgreSQL with its default (durable) commit settings.
+#   - narration: real-time factors of speech, music and the whole pipeline, one core;
 #   - the language model: decode speed and memory (bench/lm.sh, its own table).
 # Everything runs on loopback and stops by itself.
 set -euo pipefail
@@ -142,6 +143,20 @@ if [[ -n "$queue_failed" ]]; then
 	echo "queue bench FAILED on $queue_failed (every job must run exactly once)" >&2
 	exit 1
 fi
+
+# Narration, on one core: real-time factors (seconds of audio per second).
+NARRATE_BIN=${STORYVERSE_NARRATE_BENCH:-build/bench/storyverse-narrate-bench}
+GOAL_NARRATE_RTF=50
+taskset -c 0 "$NARRATE_BIN" --stories "${BENCH_NARRATE_STORIES:-4}" >"$tmp/narrate.txt"
+rtf() { awk -v k="$1" -v p="$2" '$1 == k && ($2 == p || p == "") { for (i = 2; i <= NF; i++) if ($i ~ /^rtf=/) { sub("rtf=", "", $i); print $i } }' "$tmp/narrate.txt"; }
+printf '%-52s %14s\n' "narration, one core (x real time)" ""
+printf '%-52s %13sx\n' "  speech alone, espeak-ng" "$(rtf tts provider=espeak-ng)"
+printf '%-52s %13sx\n' "  speech alone, flite" "$(rtf tts provider=flite)"
+printf '%-52s %13sx\n' "  music alone (fluidsynth, 24 kHz)" "$(rtf music)"
+printf '%-52s %13sx\n' "  whole pipeline, espeak-ng (speech, music, mix, Opus, MP3)" "$(rtf pipeline provider=espeak-ng)"
+printf '%-52s %13sx\n' "  whole pipeline, flite" "$(rtf pipeline provider=flite)"
+printf '%-52s %14s\n' "narration goal (>= ${GOAL_NARRATE_RTF}x real time, whole pipeline)" \
+	"$(awk -v r="$(rtf pipeline provider=espeak-ng)" -v g="$GOAL_NARRATE_RTF" 'BEGIN { print (r >= g ? "met" : "missed") }')"
 
 # The language model engine: its own table (bench/lm.sh).
 bench/lm.sh

@@ -66,6 +66,7 @@ static const char page_css[] =
     "img.picture,img.cover{display:block;width:100%;height:auto;border-radius:10px;"
     "margin:0 0 1rem}\n"
     "img.cover{max-width:28rem;margin:0 auto 1.5rem}\n"
+    "audio{display:block;width:100%;margin:0.5rem 0 1rem}\n"
     "h2.chapter{text-align:center;color:var(--accent);font-size:1.5rem;margin:2.5rem 0 1rem}\n"
     ".page p:last-of-type{margin-bottom:0}\n"
     ".page .number{display:block;text-align:center;color:var(--soft);font-size:.9rem;"
@@ -261,6 +262,19 @@ static void put_picture(struct writer *w, const json_t *picture, const char *cls
 	put(w, "\">\n");
 }
 
+/* A player for a sound the story names ({"file"}), under the same rule as pictures. */
+static void put_audio(struct writer *w, const json_t *audio, const char *cls)
+{
+	const char *file = string_member(audio, "file");
+	if (!picture_path_ok(file))
+		return;
+	put(w, "<audio class=\"");
+	put(w, cls);
+	put(w, "\" controls preload=\"none\" src=\"");
+	put_escaped(w, file);
+	put(w, "\"></audio>\n");
+}
+
 static void put_pages(struct writer *w, const json_t *pages, const struct labels *l)
 {
 	size_t i;
@@ -283,6 +297,7 @@ static void put_pages(struct writer *w, const json_t *pages, const struct labels
 		put_int(w, n);
 		put(w, "\">\n");
 		put_picture(w, json_object_get(p, "picture"), "picture", 1024, 768);
+		put_audio(w, json_object_get(p, "audio"), "page-audio");
 		put_paragraphs(w, string_member(p, "text"));
 		put(w, "<span class=\"number\" aria-hidden=\"true\">");
 		put_int(w, n);
@@ -312,7 +327,7 @@ char *sv_export_html(const json_t *story, struct sv_err *err)
 	        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 	        "<meta http-equiv=\"Content-Security-Policy\" "
 	        "content=\"default-src 'none'; style-src 'unsafe-inline'; img-src 'self' "
-	        "file:\">\n<title>");
+	        "file:; media-src 'self' file:\">\n<title>");
 	put_escaped(&w, title);
 	put(&w, "</title>\n<style>\n");
 	put(&w, page_css);
@@ -328,6 +343,7 @@ char *sv_export_html(const json_t *story, struct sv_err *err)
 	}
 	put(&w, "</header>\n");
 	put_picture(&w, json_object_get(story, "cover"), "cover", 768, 1024);
+	put_audio(&w, json_object_get(story, "audio"), "story-audio");
 	put_cast(&w, json_object_get(story, "cast"), l);
 	put_pages(&w, json_object_get(story, "pages"), l);
 	put(&w, "<p class=\"end\">");

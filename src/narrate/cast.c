@@ -13,10 +13,10 @@
 /* Voice families per provider: espeak-ng's English voice with a variant,
  * flite's four voices. */
 static const char *const espeak_female[] = {"en-us+f1", "en-us+f2", "en-us+f3",
-                                            "en-us+f4", "en-gb+f2", "en-gb+f3"};
+                                            "en-us+f4", "en+f2", "en+f3"};
 static const char *const espeak_male[] = {"en-us+m1", "en-us+m2", "en-us+m3", "en-us+m4",
-                                          "en-gb+m3", "en-gb+m5", "en-us+m6"};
-static const char *const espeak_other[] = {"en-us+f5", "en-us+m7", "en-gb+f4", "en-us+klatt"};
+                                          "en+m3", "en+m5", "en-us+m6"};
+static const char *const espeak_other[] = {"en-us+f5", "en-us+m7", "en+f4", "en-us+aunty"};
 static const char *const flite_female[] = {"slt"};
 static const char *const flite_male[] = {"rms", "awb", "kal16"};
 static const char *const flite_other[] = {"slt", "kal16"};
@@ -95,7 +95,7 @@ void sv_narrate_cast(const json_t *member, const char *provider, struct sv_voice
 	*out = (struct sv_voice){.pitch = 46, .range = 40, .rate = 150};
 	snprintf(out->provider, sizeof out->provider, "%s", provider);
 	if (!member) { /* the narrator: warm, unhurried, in the middle of the range */
-		snprintf(out->name, sizeof out->name, "%s", flite ? "kal16" : "en-gb+f3");
+		snprintf(out->name, sizeof out->name, "%s", flite ? "kal16" : "en+f3");
 		return;
 	}
 	const char *id = str(member, "id")[0] ? str(member, "id") : str(member, "name");

@@ -40,7 +40,8 @@ void sv_pcm_free(struct sv_pcm *p);
 int sv_pcm_append(struct sv_pcm *p, const float *s, size_t n);
 int sv_pcm_silence(struct sv_pcm *p, size_t n);
 /* Appends in (n samples at in_rate Hz), resampled to SV_NARRATE_RATE
- * (libsamplerate); 16-bit input is what synthesisers give. */
+ * (speexdsp): n * SV_NARRATE_RATE / in_rate samples, rounded; 16-bit input
+ * is what synthesisers give. */
 int sv_pcm_append_resampled(struct sv_pcm *p, const int16_t *in, size_t n, int in_rate,
                             struct sv_err *err);
 double sv_pcm_seconds(const struct sv_pcm *p);

@@ -1,13 +1,15 @@
 /*
  * Sound in memory: growable mono float buffers and word lists, and the
- * one resampler (libsamplerate) that brings every synthesiser's rate to
+ * one resampler (speexdsp's) that brings every synthesiser's rate to
  * SV_NARRATE_RATE.
  */
 #include "narrate/narrate.h"
 
-#include <samplerate.h>
+#include <speex/speex_resampler.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define RESAMPLE_QUALITY 4 /* 0-10 */
 
 void sv_pcm_free(struct sv_pcm *p)
 {
@@ -58,34 +60,56 @@ int sv_pcm_append_resampled(struct sv_pcm *p, const int16_t *in, size_t n, int i
 {
 	if (n == 0)
 		return 0;
+	if (in_rate <= 0)
+		return sv_err_set(err, "invalid_value", "rate", "no sample rate %d", in_rate);
+	size_t room = (size_t)((double)n * SV_NARRATE_RATE / in_rate) + 64;
 	float *f = malloc(n * sizeof *f);
-	if (!f)
+	if (!f || reserve(p, room) < 0) {
+		free(f);
 		return sv_err_set(err, "nomem", "", "out of memory");
-	src_short_to_float_array(in, f, (int)n);
+	}
+	for (size_t i = 0; i < n; i++)
+		f[i] = (float)in[i] / 32768.0f;
 	if (in_rate == SV_NARRATE_RATE) {
-		int rc = sv_pcm_append(p, f, n);
+		memcpy(p->s + p->n, f, n * sizeof *f);
+		p->n += n;
 		free(f);
-		return rc < 0 ? sv_err_set(err, "nomem", "", "out of memory") : 0;
+		return 0;
 	}
-	double ratio = (double)SV_NARRATE_RATE / in_rate;
-	size_t room = (size_t)((double)n * ratio) + 64;
-	if (reserve(p, room) < 0) {
+	int e = 0;
+	/* Speex's resampler at quality 4: clean for speech, and several times
+	 * faster than a windowed-sinc converter, which the whole pipeline's
+	 * speed needs. A fresh state per call: each utterance stands alone. */
+	SpeexResamplerState *r =
+	    speex_resampler_init(1, (spx_uint32_t)in_rate, SV_NARRATE_RATE, RESAMPLE_QUALITY, &e);
+	if (!r) {
 		free(f);
-		return sv_err_set(err, "nomem", "", "out of memory");
+		return sv_err_set(err, "internal", "", "resampler: %s",
+		                  speex_resampler_strerror(e));
 	}
-	SRC_DATA d = {.data_in = f,
-	              .data_out = p->s + p->n,
-	              .input_frames = (long)n,
-	              .output_frames = (long)room,
-	              .src_ratio = ratio,
-	              .end_of_input = 1};
-	/* Speech: the fastest sinc converter is clean enough and keeps the
-	 * whole pipeline far faster than real time. */
-	int rc = src_simple(&d, SRC_SINC_FASTEST, 1);
+	/* Feed the filter's delay of silence after the input so the end is not lost. */
+	spx_uint32_t latency = (spx_uint32_t)speex_resampler_get_input_latency(r);
+	spx_uint32_t in_len = (spx_uint32_t)n, out_len = (spx_uint32_t)room;
+	speex_resampler_skip_zeros(r);
+	e = speex_resampler_process_float(r, 0, f, &in_len, p->s + p->n, &out_len);
+	size_t made = out_len;
+	float zeros[256] = {0};
+	while (e == 0 && latency > 0 && p->n + made < p->cap) {
+		spx_uint32_t zin = latency < 256 ? latency : 256,
+		             zout = (spx_uint32_t)(p->cap - p->n - made);
+		e = speex_resampler_process_float(r, 0, zeros, &zin, p->s + p->n + made, &zout);
+		latency -= zin;
+		made += zout;
+	}
+	speex_resampler_destroy(r);
 	free(f);
-	if (rc != 0)
-		return sv_err_set(err, "internal", "", "resampling failed: %s", src_strerror(rc));
-	p->n += (size_t)d.output_frames_gen;
+	if (e != 0)
+		return sv_err_set(err, "internal", "", "resampler: %s",
+		                  speex_resampler_strerror(e));
+	/* What the rates say the output is, no more (the delay's zeros may add a sample). */
+	size_t want =
+	    (size_t)(((uint64_t)n * SV_NARRATE_RATE + (uint64_t)in_rate / 2) / (uint64_t)in_rate);
+	p->n += made < want ? made : want;
 	return 0;
 }
 

@@ -295,6 +295,7 @@ static const char *const media_types[] = {
     "audio/wav",
     "application/pdf",
     "application/epub+zip",
+    "application/json",
 };
 
 static const char *media_type(const char *stored)
@@ -305,8 +306,8 @@ static const char *media_type(const char *stored)
 	return "application/octet-stream";
 }
 
-/* The folders media may sit in (pictures now; narration later). */
-static const char *const media_dirs[] = {SV_ROLES_PICTURES_DIR};
+/* The folders media may sit in: the pictures and the narration. */
+static const char *const media_dirs[] = {SV_ROLES_PICTURES_DIR, "audio"};
 
 static int valid_media_part(const char *part)
 {
@@ -376,8 +377,68 @@ static void list_media(void *ctx, const struct sv_http_request *req, struct sv_h
 	sv_http_set_header(res, "Cache-Control", "no-cache");
 }
 
+/* Parses a single "bytes=FIRST-LAST", "bytes=FIRST-" or "bytes=-SUFFIX" range
+ * of a body of len bytes: 1 with [*from, *to] (inclusive) when it can be
+ * served, 0 when the header asks for something else (several ranges, other
+ * units: the whole body is sent), -1 when it cannot be satisfied. */
+static int byte_range(const char *h, size_t len, size_t *from, size_t *to)
+{
+	if (strncmp(h, "bytes=", 6) != 0 || strchr(h, ','))
+		return 0;
+	const char *p = h + 6;
+	char *end;
+	if (*p == '-') {
+		unsigned long long suffix = strtoull(p + 1, &end, 10);
+		if (end == p + 1 || *end || suffix == 0)
+			return end == p + 1 || *end ? 0 : -1;
+		*from = suffix >= len ? 0 : len - (size_t)suffix;
+		*to = len - 1;
+		return len ? 1 : -1;
+	}
+	if (*p < '0' || *p > '9')
+		return 0;
+	unsigned long long a = strtoull(p, &end, 10), b = len ? len - 1 : 0;
+	if (*end != '-')
+		return 0;
+	if (end[1]) {
+		const char *q = end + 1;
+		b = strtoull(q, &end, 10);
+		if (*end || b < a)
+			return 0;
+	}
+	if (a >= len)
+		return -1;
+	*from = (size_t)a;
+	*to = b >= len ? len - 1 : (size_t)b;
+	return 1;
+}
+
+/* Cuts a whole body to the Range a request asks for (206, or 416). */
+static void answer_range(const struct sv_http_request *req, struct sv_http_response *res)
+{
+	sv_http_set_header(res, "Accept-Ranges", "bytes");
+	const char *h = sv_http_header(req, "Range");
+	size_t len = res->body.len, from = 0, to = 0;
+	int r = h ? byte_range(h, len, &from, &to) : 0;
+	char cr[80];
+	if (r < 0) {
+		snprintf(cr, sizeof cr, "bytes */%zu", len);
+		sv_http_error(res, 416, "range_not_satisfiable", "Range",
+		              "the range '%.60s' is outside the %zu bytes of this file", h, len);
+		sv_http_set_header(res, "Content-Range", cr);
+		return;
+	}
+	if (r == 0)
+		return;
+	memmove(res->body.data, res->body.data + from, to - from + 1);
+	res->body.len = to - from + 1;
+	res->status = 206;
+	snprintf(cr, sizeof cr, "bytes %zu-%zu/%zu", from, to, len);
+	sv_http_set_header(res, "Content-Range", cr);
+}
+
 /* The bytes of one media file. Its ETag is its blob key, so a client that has
- * it already gets 304 without the bytes being read. */
+ * it already gets 304 without the bytes being read. A Range asks for part of it. */
 static void send_media(struct sv_app *app, const struct sv_http_request *req,
                        struct sv_http_response *res, const char *dir, const char *file)
 {
@@ -416,6 +477,8 @@ static void send_media(struct sv_app *app, const struct sv_http_request *req,
 	res->content_type = media_type(m.content_type);
 	sv_http_set_header(res, "ETag", etag);
 	sv_http_set_header(res, "Cache-Control", "no-cache");
+	if (res->status != 304)
+		answer_range(req, res);
 }
 
 static void get_media(void *ctx, const struct sv_http_request *req, struct sv_http_response *res)

@@ -103,6 +103,7 @@ int sv_roles_app_open(struct sv_app *app, const struct sv_roles_common *opts, st
 	pthread_mutex_init(&app->follow_lock, NULL);
 	app->lease_ms = opts->lease_s > 0 ? (int64_t)opts->lease_s * 1000 : SV_JOB_LEASE_MS;
 	app->images = !opts->no_images;
+	app->audio = !opts->no_audio;
 	if (sv_random_hex(app->instance, 4) < 0)
 		strcpy(app->instance, "local");
 	if (!(app->catalog = sv_story_catalog_new("en", err)))
@@ -124,7 +125,7 @@ int sv_roles_app_open(struct sv_app *app, const struct sv_roles_common *opts, st
 		return sv_err_set(err, "nomem", "", "out of memory");
 	if (sv_roles_image_provider(opts->image_provider, opts->comfyui_url, &app->remote, err) <
 	        0 ||
-	    sv_roles_text_open(app, opts, err) < 0)
+	    sv_roles_text_open(app, opts, err) < 0 || sv_roles_audio_open(app, opts, false, err) < 0)
 		return -1;
 	return sv_store_subscribe(app->store, on_store_event, app, err);
 }
@@ -135,6 +136,7 @@ void sv_roles_app_close(struct sv_app *app)
 	sv_store_blobs_close(app->blobs);
 	sv_illustrate_remote_close(app->remote);
 	sv_roles_text_close(app);
+	sv_roles_audio_close(app);
 	sv_story_catalog_free(app->catalog);
 	sv_metrics_free(app->metrics);
 	free(app->catalog_json);

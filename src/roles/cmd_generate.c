@@ -9,6 +9,7 @@
 #include "illustrate/illustrate.h"
 #include "roles/internal.h"
 #include "roles/roles.h"
+#include "narrate/narrate.h"
 #include "textgen/textgen.h"
 
 #include <errno.h>
@@ -54,7 +55,10 @@ static const char usage[] =
     "  --image-provider P  local (draw here, the default) or comfyui (ask a ComfyUI\n"
     "                   server for each page, drawing here when it cannot answer)\n"
     "  --comfyui-url URL   the ComfyUI server (default: "
-    "http://127.0.0.1:8188)\n" SV_ROLES_TEXT_USAGE
+    "http://127.0.0.1:8188)\n"
+    "  --audio          read the story aloud: DIR/audio/page-01.opus and .timings.json\n"
+    "                   for each page, story.opus and story.mp3 (a chapter per page)\n"
+    SV_ROLES_TEXT_USAGE SV_ROLES_AUDIO_USAGE
     "  --name NAME      the child's name, who joins the adventure\n"
     "  --pronouns P     she, he or they: how the story speaks of the child (default: they)\n"
     "  --culture ID     the family's traditions, woven in: a greeting, a favourite food,\n"
@@ -152,7 +156,7 @@ static int write_file(const char *dir, const char *name, const char *text)
 	return write_bytes(dir, name, text, strlen(text));
 }
 
-/* Keeps a picture in the output folder (sv_roles_file_fn). */
+/* Keeps a picture (or a sound) in the output folder (sv_roles_file_fn). */
 static int put_picture(void *ctx, const char *name, const char *content_type, const void *data,
                        size_t len, struct sv_err *err)
 {
@@ -202,14 +206,26 @@ static int parse_seed(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* Reads the story aloud into OUT/audio/ (the files come as "audio/…"). */
+static int narrate(struct sv_narrator *n, json_t *story, const char *out, struct sv_err *err)
+{
+	char dir[4200];
+	snprintf(dir, sizeof(dir), "%s/audio", out);
+	if (mkdirs(dir) < 0)
+		return sv_err_set(err, "io", "out", "cannot create '%s': %s", dir, strerror(errno));
+	return sv_narrate_story(n, story, put_picture, (void *)out, err);
+}
+
 static int emit(const struct sv_catalog *c, const struct sv_story_params *p, const char *out,
-                bool images, struct sv_illustrate_remote *remote, struct sv_textgen *writer)
+                bool images, struct sv_illustrate_remote *remote, struct sv_textgen *writer,
+                struct sv_narrator *narrator)
 {
 	struct sv_err err;
 	sv_err_clear(&err);
 	json_t *story =
 	    sv_story_generate(c, p, isatty(STDERR_FILENO) ? progress : NULL, NULL, &err);
-	if (story && sv_textgen_write_story(writer, story, &err) < 0) {
+	if (story && (sv_textgen_write_story(writer, story, &err) < 0 ||
+	              (narrator && narrate(narrator, story, out, &err) < 0))) {
 		json_decref(story);
 		story = NULL;
 	}
@@ -245,7 +261,7 @@ struct request {
 	int seed_given;
 	const char *out;
 	const char *continue_dir; /* the folder of the episode to continue, or NULL */
-	bool no_images;
+	bool no_images, audio;
 	struct provider provider;
 	struct sv_roles_common text; /* --text-provider and the model's options */
 };
@@ -259,7 +275,8 @@ enum {
 	OPT_CONTINUE,
 	OPT_NO_IMAGES,
 	OPT_PROVIDER,
-	OPT_COMFYUI
+	OPT_COMFYUI,
+	OPT_AUDIO
 };
 
 /* Handles one option; returns 0, or the exit status (2 for a usage error). */
@@ -320,8 +337,13 @@ static int take_option(struct request *rq, int ch, char **argv)
 	case OPT_COMFYUI:
 		rq->provider.url = optarg;
 		return 0;
+	case OPT_AUDIO:
+		rq->audio = true;
+		return 0;
 	default: {
 		int rc = sv_roles_text_option("generate", ch, &rq->text);
+		if (rc < 0 && ch != SV_OPT_NO_AUDIO)
+			rc = sv_roles_audio_option("generate", ch, &rq->text);
 		return rc >= 0 ? rc : sv_roles_bad_option("generate", ch, argv);
 	}
 	}
@@ -341,6 +363,9 @@ static int parse_args(int argc, char **argv, struct request *rq)
 	    {"image-provider", required_argument, NULL, OPT_PROVIDER},
 	    {"comfyui-url", required_argument, NULL, OPT_COMFYUI},
 	    SV_ROLES_TEXT_OPTIONS,
+	    {"audio", no_argument, NULL, OPT_AUDIO},
+	    {"tts", required_argument, NULL, SV_OPT_TTS},
+	    {"no-music", no_argument, NULL, SV_OPT_NO_MUSIC},
 	};
 	struct option opts[NFIELDS + sizeof(extra) / sizeof(extra[0]) + 1];
 	for (size_t i = 0; i < NFIELDS; i++)
@@ -424,11 +449,14 @@ int sv_roles_cmd_generate(int argc, char **argv)
 		struct sv_illustrate_remote *remote = NULL;
 		struct sv_app writer = {0}; /* only its language model and text provider */
 		if (sv_roles_image_provider(rq.provider.name, rq.provider.url, &remote, &err) < 0 ||
-		    sv_roles_text_open(&writer, &rq.text, &err) < 0) {
+		    sv_roles_text_open(&writer, &rq.text, &err) < 0 ||
+		    (rq.audio && sv_roles_audio_open(&writer, &rq.text, true, &err) < 0)) {
 			rc = sv_roles_start_error("generate", &err);
 		} else {
-			rc = emit(c, &rq.p, rq.out, !rq.no_images, remote, writer.textgen);
+			rc = emit(c, &rq.p, rq.out, !rq.no_images, remote, writer.textgen,
+			          writer.narrator);
 		}
+		sv_roles_audio_close(&writer);
 		sv_roles_text_close(&writer);
 		sv_illustrate_remote_close(remote);
 	}

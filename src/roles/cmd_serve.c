@@ -22,12 +22,20 @@ static const char usage[] =
     "\n"
     "Serves the web page and the API, and writes the stories, all in one process.\n"
     "  --listen ADDR:PORT   where to listen (default: 127.0.0.1:8080)\n" SV_ROLES_COMMON_USAGE
-    "  --roles LIST         roles to run, comma-separated: gateway, story, text, image\n"
+    "  --roles LIST         roles to run, comma-separated: gateway, story, text, image,\n"
+    "                       audio\n"
     "                       (default: all; gateway,story serves the API without workers)\n"
     "  --threads N          HTTP threads (default: one per CPU core)\n"
     "  --workers N          story-writing threads; 0 only takes requests (default: 2)\n";
 
-enum { ROLE_GATEWAY = 1, ROLE_STORY = 2, ROLE_TEXT = 4, ROLE_IMAGE = 8, ROLE_ALL = 15 };
+enum {
+	ROLE_GATEWAY = 1,
+	ROLE_STORY = 2,
+	ROLE_TEXT = 4,
+	ROLE_IMAGE = 8,
+	ROLE_AUDIO = 16,
+	ROLE_ALL = 31
+};
 
 /* The roles `serve` can run; the worker kinds beyond text run in `worker`. */
 static const struct {
@@ -38,6 +46,7 @@ static const struct {
     {"story", ROLE_STORY},
     {"text", ROLE_TEXT},
     {"image", ROLE_IMAGE},
+    {"audio", ROLE_AUDIO},
 };
 
 struct serve_opts {
@@ -64,7 +73,7 @@ static int parse_roles(const char *list, int *out)
 		if (!bit) {
 			sv_roles_usage_error("serve",
 			                     "--roles: unknown role '%.*s' (choose from gateway, "
-			                     "story, text, image)",
+			                     "story, text, image, audio)",
 			                     (int)len, p);
 			return -1;
 		}
@@ -110,6 +119,8 @@ static int start(struct sv_app *app, const void *opts, struct sv_http_server **h
 		app->kinds[app->nkinds++] = SV_JOB_KIND_TEXT;
 	if (o->roles & ROLE_IMAGE)
 		app->kinds[app->nkinds++] = SV_JOB_KIND_IMAGE;
+	if ((o->roles & ROLE_AUDIO) && !o->common.no_audio)
+		app->kinds[app->nkinds++] = SV_JOB_KIND_AUDIO;
 	int workers = app->nkinds ? (int)o->workers : 0;
 	int api = o->roles & (ROLE_GATEWAY | ROLE_STORY);
 	struct sv_http_config cfg = {.listen = o->common.listen, .threads = (unsigned)o->threads};

@@ -16,8 +16,8 @@ static const char usage[] =
     "usage: storyverse worker --kind KIND [options]\n"
     "\n"
     "Takes jobs of one kind from the queue and does them; serves only health and metrics.\n"
-    "  --kind KIND          text (writes the words) or image (draws the pictures);\n"
-    "                       audio has no worker yet\n"
+    "  --kind KIND          text (writes the words), image (draws the pictures) or\n"
+    "                       audio (reads the story aloud)\n"
     "  --concurrency N      jobs done at once, one thread each (default: 2)\n"
     "  --listen ADDR:PORT   health and metrics (default: 127.0.0.1:9090)\n" SV_ROLES_COMMON_USAGE;
 

@@ -125,7 +125,8 @@ int sv_roles_common_option(const char *cmd, int ch, struct sv_roles_common *c)
 		c->comfyui_url = optarg;
 		return 0;
 	}
-	return sv_roles_text_option(cmd, ch, c);
+	int rc = sv_roles_text_option(cmd, ch, c);
+	return rc >= 0 ? rc : sv_roles_audio_option(cmd, ch, c);
 }
 
 bool sv_roles_story_id_valid(const char *id)

@@ -17,6 +17,7 @@
 
 #define SV_JOB_KIND_TEXT      "text"
 #define SV_JOB_KIND_IMAGE     "image"
+#define SV_JOB_KIND_AUDIO     "audio"
 #define SV_JOB_KINDS_MAX      4
 #define SV_JOB_MAX_ATTEMPTS   5
 #define SV_JOB_LEASE_MS       60000
@@ -40,6 +41,9 @@ struct sv_roles_common {
 	bool lm_int8;               /* --lm-int8: quantize fp32 weights as they load */
 	const char *openai_model;   /* --openai-model NAME */
 	const char *openai_api;     /* --openai-api chat|completions (NULL: chat) */
+	bool no_audio;              /* --no-audio: stories are not read aloud */
+	const char *tts;            /* --tts espeak-ng|flite (NULL: espeak-ng) */
+	bool no_music;              /* --no-music: narration without the music bed */
 };
 
 /* The long-only options' codes (beyond any short option's or a command's own). */
@@ -51,6 +55,9 @@ enum {
 	SV_OPT_LM_INT8,
 	SV_OPT_OPENAI_MODEL,
 	SV_OPT_OPENAI_API,
+	SV_OPT_NO_AUDIO,
+	SV_OPT_TTS,
+	SV_OPT_NO_MUSIC,
 };
 
 /* The long options of sv_roles_common_option, for a command's option table. */
@@ -60,7 +67,18 @@ enum {
 	    {"lease-seconds", required_argument, NULL, 'L'},                                       \
 	    {"log-level", required_argument, NULL, 'v'}, {"no-images", no_argument, NULL, 'I'},    \
 	    {"image-provider", required_argument, NULL, 'P'},                                      \
-	    {"comfyui-url", required_argument, NULL, 'U'}, SV_ROLES_TEXT_OPTIONS
+	    {"comfyui-url", required_argument, NULL, 'U'}, SV_ROLES_TEXT_OPTIONS,                 \
+	    SV_ROLES_AUDIO_OPTIONS
+
+/* The narration options, for serve, worker and generate. */
+#define SV_ROLES_AUDIO_OPTIONS                                                                     \
+	{"no-audio", no_argument, NULL, SV_OPT_NO_AUDIO},                                          \
+	    {"tts", required_argument, NULL, SV_OPT_TTS}, {                                        \
+		"no-music", no_argument, NULL, SV_OPT_NO_MUSIC                                     \
+	}
+#define SV_ROLES_AUDIO_USAGE                                                                       \
+	"  --tts P              the speech synthesiser: espeak-ng (the default) or flite\n"       \
+	"  --no-music           narration without the quiet music underneath\n"
 
 /* The text provider and language model options, for serve, worker and generate. */
 #define SV_ROLES_TEXT_OPTIONS                                                                      \
@@ -108,7 +126,9 @@ enum {
 	"  --lease-seconds N    how long a worker holds a job before another may take it\n"        \
 	"                       (default: 60)\n"                                                   \
 	"  --no-images          words only: text workers finish stories without "                  \
-	"pictures\n" SV_ROLES_PICTURES_USAGE SV_ROLES_TEXT_USAGE SV_ROLES_LOG_USAGE
+	"pictures\n"                                                                               \
+	"  --no-audio           stories are not read aloud (no audio stage)\n" SV_ROLES_PICTURES_USAGE \
+	    SV_ROLES_TEXT_USAGE SV_ROLES_AUDIO_USAGE SV_ROLES_LOG_USAGE
 
 /* Handles one of the common options: 0 taken, 2 after a one-line usage
  * error, -1 when ch is not one of them. */
@@ -146,12 +166,21 @@ struct sv_app {
 	struct sv_illustrate_remote *remote; /* --image-provider comfyui, else NULL */
 	struct sv_roles_lm *lm;              /* --lm-model: the engine behind /v1/completions */
 	struct sv_textgen *textgen;          /* who writes the pages (--text-provider) */
+	bool audio;                          /* stories go on to the audio stage (not --no-audio) */
+	struct sv_narrator *narrator;        /* when this process takes audio jobs */
 	int64_t lease_ms; /* how long a claimed job stays leased (default: SV_JOB_LEASE_MS) */
 	/* Fault injection for the tests: a pause between storing a story's pages
 	 * and completing its job, from STORYVERSE_FAULT_JOB_DELAY_MS (default 0). */
 	long fault_delay_ms;
 };
 
+/* Handles one of the narration options: 0 taken, 2 after a one-line usage
+ * error, -1 when ch is not one of them. */
+int sv_roles_audio_option(const char *cmd, int ch, struct sv_roles_common *c);
+/* Opens the narrator into app when it takes audio jobs (or always, with force). */
+int sv_roles_audio_open(struct sv_app *app, const struct sv_roles_common *opts, bool force,
+                        struct sv_err *err);
+void sv_roles_audio_close(struct sv_app *app);
 /* Handles one of the text options: 0 taken, 2 after a one-line usage
  * error, -1 when ch is not one of them. */
 int sv_roles_text_option(const char *cmd, int ch, struct sv_roles_common *c);

@@ -8,6 +8,7 @@
  * the job metrics declared in app.c.
  */
 #include "export/export.h"
+#include "narrate/narrate.h"
 #include "roles/internal.h"
 #include "textgen/textgen.h"
 
@@ -138,6 +139,30 @@ static int lease_lost(int rc, const struct sv_store_job *job, const char *name)
 	return rc;
 }
 
+/* The stage after kind in this process's pipeline (text, image, audio; the
+ * later ones only when enabled), or NULL when kind is the last. */
+static const char *stage_after(const struct sv_app *app, const char *kind)
+{
+	if (strcmp(kind, SV_JOB_KIND_TEXT) == 0 && app->images)
+		return SV_JOB_KIND_IMAGE;
+	if (strcmp(kind, SV_JOB_KIND_AUDIO) != 0 && app->audio)
+		return SV_JOB_KIND_AUDIO;
+	return NULL;
+}
+
+/* Ends a job's stage: hands the story on to the next stage, or marks it
+ * ready when this was the last; title and dump (the story) may be NULL to
+ * keep what is stored. 0, 1 when the lease was lost, -1. */
+static int finish_stage(struct sv_app *app, const struct sv_store_job *job, const char *name,
+                        const char *title, const char *dump, struct sv_err *err)
+{
+	const char *next = stage_after(app, job->kind);
+	int64_t now = sv_time_unix_ms();
+	int rc = next ? sv_store_job_hand_on(app->store, job, name, title, dump, next, now, err)
+	              : sv_store_job_succeed(app->store, job, name, title, dump, now, err);
+	return lease_lost(rc, job, name);
+}
+
 /* Writes the story of a claimed job, stores its pages and hands it on to the
  * image job: 0 done, 1 when the lease was lost before the end (another worker
  * finishes it), -1 with err filled on failure. */
@@ -175,16 +200,11 @@ static int run_text_job(struct sv_app *app, const struct sv_store_job *job, cons
 	if (rc == 0 && !dump)
 		rc = sv_err_set(err, "nomem", "", "out of memory");
 	struct media_sink sink = {app, job->story_id};
-	if (rc == 0 && !app->images) /* words only: this is the last stage */
+	if (rc == 0 && !stage_after(app, job->kind)) /* the last stage writes the page */
 		rc = store_html(&sink, story, err);
 	if (rc == 0) {
 		const char *title = json_string_value(json_object_get(story, "title"));
-		int64_t now = sv_time_unix_ms();
-		rc = app->images ? sv_store_job_hand_on(app->store, job, name, title ? title : "",
-		                                        dump, SV_JOB_KIND_IMAGE, now, err)
-		                 : sv_store_job_succeed(app->store, job, name, title ? title : "",
-		                                        dump, now, err);
-		rc = lease_lost(rc, job, name);
+		rc = finish_stage(app, job, name, title ? title : "", dump, err);
 	}
 	free(dump);
 	json_decref(story);
@@ -213,9 +233,38 @@ static int run_image_job(struct sv_app *app, const struct sv_store_job *job, con
 	if (rc == 0)
 		rc = store_html(&sink, story, err);
 	if (rc == 0)
-		rc = lease_lost(
-		    sv_store_job_succeed(app->store, job, name, NULL, NULL, sv_time_unix_ms(), err),
-		    job, name);
+		rc = finish_stage(app, job, name, NULL, NULL, err);
+	json_decref(story);
+	sv_store_story_clear(&row);
+	return rc;
+}
+
+/* Reads a written story aloud: its pages' audio and timings and the whole
+ * story's audio as media, the story document updated with where they are. */
+static int run_audio_job(struct sv_app *app, const struct sv_store_job *job, const char *name,
+                         struct sv_err *err)
+{
+	struct sv_store_story row = {0};
+	int rc = job_story(app, job, name, &row, err);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	json_t *story = row.story ? json_loads(row.story, 0, NULL) : NULL;
+	if (!story)
+		rc = sv_err_set(err, "invalid_value", "story", "story %s has no words to read",
+		                job->story_id);
+	else if (!app->narrator)
+		rc = sv_err_set(err, "unavailable", "", "this process does not narrate");
+	struct media_sink sink = {app, job->story_id};
+	if (rc == 0)
+		rc = sv_narrate_story(app->narrator, story, put_media, &sink, err);
+	char *dump = rc == 0 ? json_dumps(story, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	if (rc == 0 && !dump)
+		rc = sv_err_set(err, "nomem", "", "out of memory");
+	if (rc == 0)
+		rc = store_html(&sink, story, err);
+	if (rc == 0)
+		rc = finish_stage(app, job, name, NULL, dump, err);
+	free(dump);
 	json_decref(story);
 	sv_store_story_clear(&row);
 	return rc;
@@ -231,7 +280,7 @@ static const struct {
 } kinds[] = {
     {SV_JOB_KIND_TEXT, run_text_job},
     {SV_JOB_KIND_IMAGE, run_image_job},
-    {"audio", NULL},
+    {SV_JOB_KIND_AUDIO, run_audio_job},
 };
 
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))

@@ -3,7 +3,8 @@
 // `command` picks the sub-command (default serve; `worker` takes the same
 // --listen and --data and answers /healthz too); `env` adds to its environment;
 // `wrapper` runs the binary through another command (a shell setting limits);
-// `images: true` lets stories go on to the image stage (words only otherwise).
+// `images: true` lets stories go on to the image stage (words only otherwise),
+// `audio: true` to the audio stage.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -75,7 +76,7 @@ export async function waitFor(fn, { timeoutMs = 15000, intervalMs = 50, what = '
 }
 
 export class Server {
-  constructor({ dataDir, args = [], command = 'serve', env = {}, wrapper = [], images = false } = {}) {
+  constructor({ dataDir, args = [], command = 'serve', env = {}, wrapper = [], images = false, audio = false } = {}) {
     this.ownsData = !dataDir;
     this.dataDir = dataDir || mkdtempSync(path.join(os.tmpdir(), 'sv-test-'));
     this.args = args;
@@ -85,6 +86,7 @@ export class Server {
     // Drawing a book's pictures takes a second or two of CPU: tests that are not
     // about pictures run words-only servers (--no-images) to stay quick.
     this.images = images;
+    this.audio = audio; // likewise narration: `audio: true` reads stories aloud
     this.stderr = '';
   }
 
@@ -94,7 +96,8 @@ export class Server {
 
   async start() {
     this.port = await freePort();
-    const words = !this.images && ['serve', 'worker'].includes(this.command) ? ['--no-images'] : [];
+    const roles = ['serve', 'worker'].includes(this.command);
+    const words = [...(!this.images && roles ? ['--no-images'] : []), ...(!this.audio && roles ? ['--no-audio'] : [])];
     const argv = [BIN, this.command, '--listen', `127.0.0.1:${this.port}`, '--data', this.dataDir, ...words, ...this.args];
     const [cmd, ...rest] = [...this.wrapper, ...argv];
     this.proc = spawn(cmd, rest, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...this.env } });
