@@ -72,15 +72,21 @@ static const char *str(const json_t *o, const char *key)
 	return s ? s : "";
 }
 
-static struct family family_of(const char *provider, const char *pronoun)
+/* The family of voices: by pronoun, and for "they" (or "it") by how high
+ * the catalog says the voice is, so a deep-voiced "they" is not given a
+ * high voice to pitch down. */
+static struct family family_of(const char *provider, const char *pronoun, const char *pitch)
 {
 	bool flite = strcmp(provider, "flite") == 0;
-	if (strcmp(pronoun, "she") == 0)
-		return flite ? (struct family)FAMILY(flite_female)
-		             : (struct family)FAMILY(espeak_female);
-	if (strcmp(pronoun, "he") == 0)
-		return flite ? (struct family)FAMILY(flite_male)
-		             : (struct family)FAMILY(espeak_male);
+	bool she = strcmp(pronoun, "she") == 0, he = strcmp(pronoun, "he") == 0;
+	if (!she && !he) {
+		she = strcmp(pitch, "high") == 0;
+		he = strcmp(pitch, "low") == 0;
+	}
+	if (she)
+		return flite ? (struct family)FAMILY(flite_female) : (struct family)FAMILY(espeak_female);
+	if (he)
+		return flite ? (struct family)FAMILY(flite_male) : (struct family)FAMILY(espeak_male);
 	return flite ? (struct family)FAMILY(flite_other) : (struct family)FAMILY(espeak_other);
 }
 
@@ -100,9 +106,9 @@ void sv_narrate_cast(const json_t *member, const char *provider, struct sv_voice
 	}
 	const char *id = str(member, "id")[0] ? str(member, "id") : str(member, "name");
 	uint64_t h = sv_hash64(id, strlen(id), 0x766f696365ULL);
-	struct family f = family_of(provider, str(member, "pronoun"));
-	snprintf(out->name, sizeof out->name, "%s", f.names[h % f.n]);
 	const json_t *voice = json_object_get(member, "voice");
+	struct family f = family_of(provider, str(member, "pronoun"), str(voice, "pitch"));
+	snprintf(out->name, sizeof out->name, "%s", f.names[h % f.n]);
 	int pitch = level(pitches, sizeof pitches / sizeof pitches[0], str(voice, "pitch"), 50) +
 	            (int)((h >> 8) % 9) - 4;
 	const char *species = str(member, "species");

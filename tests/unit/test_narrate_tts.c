@@ -5,6 +5,7 @@
  * unknown voices refused, the same samples every time and from several
  * threads at once. Prints each provider's real-time factor.
  */
+#include "audio_support.h"
 #include "narrate/narrate.h"
 
 #include <math.h>
@@ -72,14 +73,6 @@ static void check_words(const char *text, const struct sv_pcm *pcm, const struct
 	}
 }
 
-static double rms(const float *s, size_t n)
-{
-	double e = 0;
-	for (size_t i = 0; i < n; i++)
-		e += (double)s[i] * s[i];
-	return n ? sqrt(e / n) : 0;
-}
-
 static void reads_the_sentence(void **state)
 {
 	struct provider *p = *state;
@@ -103,59 +96,13 @@ static void reads_the_sentence(void **state)
 		              (double)w.w[i].sample_end / SV_NARRATE_RATE);
 	}
 	check_words(fox, &pcm, &w);
-	assert_true(rms(pcm.s, pcm.n) > 0.01);
+	assert_true(audio_rms(pcm.s, pcm.n) > 0.01);
 	/* Each word has sound in it. */
 	for (size_t i = 0; i < w.n; i++)
-		assert_true(rms(pcm.s + w.w[i].sample_start,
-		                w.w[i].sample_end - w.w[i].sample_start) > 0.005);
+		assert_true(audio_rms(pcm.s + w.w[i].sample_start,
+		                      w.w[i].sample_end - w.w[i].sample_start) > 0.005);
 	sv_pcm_free(&pcm);
 	sv_words_free(&w);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-/* Median fundamental frequency of the voiced frames (normalised
- * autocorrelation over 60-400 Hz), 0 when none is voiced. */
-static double median_f0(const struct sv_pcm *p)
-{
-	const size_t frame = SV_NARRATE_RATE / 25, hop = SV_NARRATE_RATE / 100; /* 40 ms, 10 ms */
-	const size_t lag_min = SV_NARRATE_RATE / 400, lag_max = SV_NARRATE_RATE / 60;
-	double loud = rms(p->s, p->n);
-	size_t cap = p->n / hop + 1, n = 0;
-	double *f0 = malloc(cap * sizeof *f0);
-	assert_non_null(f0);
-	for (size_t at = 0; at + frame + lag_max <= p->n; at += hop) {
-		const float *x = p->s + at;
-		if (rms(x, frame) < 0.5 * loud)
-			continue;
-		double e0 = 0;
-		for (size_t i = 0; i < frame; i++)
-			e0 += (double)x[i] * x[i];
-		double best = 0;
-		size_t best_lag = 0;
-		for (size_t lag = lag_min; lag <= lag_max; lag++) {
-			double c = 0, e1 = 0;
-			for (size_t i = 0; i < frame; i++) {
-				c += (double)x[i] * x[i + lag];
-				e1 += (double)x[i + lag] * x[i + lag];
-			}
-			double r = c / sqrt(e0 * e1 + 1e-12);
-			if (r > best) {
-				best = r;
-				best_lag = lag;
-			}
-		}
-		if (best > 0.6)
-			f0[n++] = (double)SV_NARRATE_RATE / best_lag;
-	}
-	qsort(f0, n, sizeof *f0, cmp_double);
-	double m = n ? f0[n / 2] : 0;
-	free(f0);
-	return m;
 }
 
 static void voices_differ_in_pitch(void **state)
@@ -167,7 +114,7 @@ static void voices_differ_in_pitch(void **state)
 	struct sv_words hw = {0}, lw = {0};
 	speak(p, &hv, fox, &hp, &hw);
 	speak(p, &lv, fox, &lp, &lw);
-	double hf = median_f0(&hp), lf = median_f0(&lp);
+	double hf = audio_median_f0(&hp), lf = audio_median_f0(&lp);
 	print_message("%s: median F0 %s %.0f Hz, %s %.0f Hz\n", p->ops->name, p->high, hf, p->low,
 	              lf);
 	assert_true(lf > 0);
@@ -186,7 +133,7 @@ static void pitch_moves_f0(void **state)
 	struct sv_words hw = {0}, lw = {0};
 	speak(p, &hv, fox, &hp, &hw);
 	speak(p, &lv, fox, &lp, &lw);
-	double hf = median_f0(&hp), lf = median_f0(&lp);
+	double hf = audio_median_f0(&hp), lf = audio_median_f0(&lp);
 	print_message("%s: median F0 of %s at pitch 80 %.0f Hz, at 20 %.0f Hz\n", p->ops->name,
 	              p->voice, hf, lf);
 	assert_true(lf > 0);
