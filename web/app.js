@@ -698,6 +698,86 @@
 			.map((line) => el('p', { text: line }));
 	}
 
+	/* The page's paragraphs with each timed word in a span of its own, for
+	 * read-along. Timings count bytes of the UTF-8 text; the page counts
+	 * characters, so each offset is turned into a string index first. */
+	function timedParagraphs(text, words) {
+		const bytes = new TextEncoder().encode(text);
+		const decoder = new TextDecoder();
+		const index = (b) => decoder.decode(bytes.subarray(0, b)).length;
+		const out = [];
+		let p = el('p');
+		let at = 0;
+		const addText = (chunk) => {
+			chunk.split(/\n+/).forEach((part, j) => {
+				if (j > 0 && p.childNodes.length) {
+					out.push(p);
+					p = el('p');
+				}
+				if (part)
+					p.append(p.childNodes.length ? part : part.trimStart());
+			});
+		};
+		words.forEach((w, i) => {
+			const from = index(w.char_start);
+			const to = index(w.char_end);
+			if (from < at || to <= from)
+				return;
+			addText(text.slice(at, from));
+			p.append(el('span', { className: 'word', dataset: { w: String(i) }, text: text.slice(from, to) }));
+			at = to;
+		});
+		addText(text.slice(at));
+		if (p.childNodes.length)
+			out.push(p);
+		return out;
+	}
+
+	/* Lights up the word being spoken while the page's audio plays (and
+	 * where it is when paused or moved). */
+	function readAlong(audio, section, words) {
+		let current = -1;
+		const show = () => {
+			const ms = audio.currentTime * 1000;
+			let k = -1;
+			while (k + 1 < words.length && words[k + 1].start_ms <= ms)
+				k++;
+			if (k === current)
+				return;
+			section.querySelector(`.word[data-w="${current}"]`)?.classList.remove('speaking');
+			section.querySelector(`.word[data-w="${k}"]`)?.classList.add('speaking');
+			current = k;
+		};
+		const loop = () => {
+			show();
+			if (!audio.paused)
+				requestAnimationFrame(loop);
+		};
+		audio.addEventListener('play', loop);
+		audio.addEventListener('timeupdate', show);
+		audio.addEventListener('seeked', show);
+	}
+
+	/* A page's player, and its words set up for read-along once its timings come. */
+	function pageAudio(section, p, media) {
+		const a = p && p.audio;
+		if (!a || !/^audio\/page-\d+\.opus$/.test(a.file) || !/^audio\/page-\d+\.timings\.json$/.test(a.timings))
+			return null;
+		const audio = el('audio', { className: 'page-audio', controls: '', preload: 'none', src: media(a.file), dataset: { testid: 'page-audio' } });
+		fetch(media(a.timings))
+			.then((r) => (r.ok ? r.json() : null))
+			.then((t) => {
+				if (!t || !Array.isArray(t.words))
+					return;
+				const text = String(p.text || '');
+				section.querySelectorAll('p').forEach((n) => n.remove());
+				section.querySelector('.page-number').before(...timedParagraphs(text, t.words));
+				readAlong(audio, section, t.words);
+			})
+			.catch(() => {});
+		return audio;
+	}
+
 	function showStory(s) {
 		const doc = s.story || {};
 		const book = $('story');
@@ -740,6 +820,12 @@
 		const cover = picture(doc.cover, 'book-cover', 768, 1024);
 		$('story-cover').replaceChildren(...(cover ? [cover] : []));
 		$('story-cover').hidden = !cover;
+		/* The whole story read aloud, when it has been. */
+		const whole = doc.audio && /^audio\/story\.opus$/.test(doc.audio.file)
+			? el('audio', { className: 'story-audio', controls: '', preload: 'none', src: media(doc.audio.file), dataset: { testid: 'story-audio' } })
+			: null;
+		$('story-listen').replaceChildren(...(whole ? [el('span', { text: 'Listen to the whole story' }), whole] : []));
+		$('story-listen').hidden = !whole;
 
 		const pages = Array.isArray(doc.pages) ? doc.pages : [];
 		$('story-pages').replaceChildren(
@@ -752,6 +838,9 @@
 					...paragraphs(p.text),
 					el('span', { className: 'page-number', 'aria-hidden': 'true', text: String(n) })
 				);
+				const audio = pageAudio(page, p, media);
+				if (audio)
+					page.querySelector('.page-number').before(audio);
 				/* Longer stories come in chapters: a heading where each one begins. */
 				return typeof p.chapter_title === 'string'
 					? [el('h3', { className: 'chapter-title', id: `chapter-page-${n}`, text: p.chapter_title }), page]

@@ -29,16 +29,10 @@ struct worker_opts {
 
 static int check_kind(const char *kind)
 {
-	int known = sv_roles_job_kind(kind);
-	if (known == 1)
+	if (sv_roles_job_kind(kind))
 		return 0;
-	if (known == 0)
-		sv_roles_usage_error("worker", "--kind: no worker for kind '%s' yet", kind);
-	else
-		sv_roles_usage_error("worker",
-		                     "--kind: unknown kind '%s' (choose from text, image, "
-		                     "audio)",
-		                     kind);
+	sv_roles_usage_error("worker", "--kind: unknown kind '%s' (choose from text, image, audio)",
+	                     kind);
 	return -1;
 }
 

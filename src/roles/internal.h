@@ -230,9 +230,8 @@ extern const struct sv_http_route sv_roles_health_routes[];
  * at the store again: called for the store's story events. */
 void sv_roles_events_changed(struct sv_app *app, const char *id);
 
-/* Whether kind is a job kind: 1 with a worker for it, 0 known but without
- * a worker yet, -1 unknown. */
-int sv_roles_job_kind(const char *kind);
+/* Whether kind is a job kind of the pipeline (each has a worker). */
+bool sv_roles_job_kind(const char *kind);
 /* The i-th known job kind, NULL past the last. */
 const char *sv_roles_job_kind_at(size_t i);
 

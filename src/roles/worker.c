@@ -273,7 +273,7 @@ static int run_audio_job(struct sv_app *app, const struct sv_store_job *job, con
 typedef int (*job_handler)(struct sv_app *app, const struct sv_store_job *job, const char *name,
                            struct sv_err *err);
 
-/* Every job kind of the pipeline; a NULL handler is a kind with no worker yet. */
+/* Every job kind of the pipeline, in order, with its handler. */
 static const struct {
 	const char *kind;
 	job_handler run;
@@ -299,10 +299,9 @@ static job_handler handler_of(const char *kind)
 	return i < NKINDS ? kinds[i].run : NULL;
 }
 
-int sv_roles_job_kind(const char *kind)
+bool sv_roles_job_kind(const char *kind)
 {
-	size_t i = find_kind(kind);
-	return i == NKINDS ? -1 : kinds[i].run ? 1 : 0;
+	return find_kind(kind) < NKINDS;
 }
 
 const char *sv_roles_job_kind_at(size_t i)

@@ -107,8 +107,9 @@ async function waitForStory(page) {
 describe('web page', { timeout: 10 * TEST_TIMEOUT_MS }, () => {
 	before(async () => {
 		assert.ok(fs.existsSync(BIN), `no server binary at ${BIN} (build it, or set STORYVERSE_BIN)`);
-		/* With pictures: the reader shows the cover and a picture on every page. */
-		server = await new Server({ images: true }).start();
+		/* With pictures and narration: the reader shows the cover and a picture
+		 * on every page, and reads each page aloud, lighting up the words. */
+		server = await new Server({ images: true, audio: true }).start();
 		baseUrl = server.url;
 		browser = await chromium.launch({
 			executablePath: CHROMIUM,
@@ -224,6 +225,35 @@ describe('web page', { timeout: 10 * TEST_TIMEOUT_MS }, () => {
 			assert.equal(kept.status, 200);
 			assert.match(kept.type, /^text\/html/);
 			assert.ok(kept.text.includes('Maya'), 'the kept page is the same story');
+
+			/* Read-along: every page has its player and its words in spans; moving
+			 * the first page's audio to a word's time lights that word up. */
+			assert.equal(await page.locator('#story .page audio.page-audio').count(), count);
+			assert.ok(await page.locator('#story-listen audio.story-audio').isVisible());
+			await page.waitForFunction(() => document.querySelectorAll('#story .page')[0]?.querySelectorAll('.word').length > 5);
+			const lit = await page.evaluate(async () => {
+				const section = document.querySelector('#story .page');
+				const audio = section.querySelector('audio.page-audio');
+				const timings = await (await fetch(audio.src.replace(/\.opus$/, '.timings.json'))).json();
+				const w = timings.words[4];
+				audio.preload = 'auto';
+				audio.load();
+				await new Promise((ok, fail) => {
+					audio.addEventListener('loadedmetadata', ok, { once: true });
+					audio.addEventListener('error', () => fail(new Error('the page audio does not play here')), { once: true });
+				});
+				const seeked = new Promise((ok) => audio.addEventListener('seeked', ok, { once: true }));
+				audio.currentTime = (w.start_ms + w.end_ms) / 2000;
+				await seeked;
+				await new Promise((ok) => setTimeout(ok, 50));
+				const on = section.querySelector('.word.speaking');
+				return { want: w.word, got: on && on.textContent, duration: audio.duration, words: section.textContent.includes(timings.words[0].word) };
+			});
+			assert.equal(lit.got, lit.want, JSON.stringify(lit));
+			assert.ok(lit.duration > 2, JSON.stringify(lit));
+			/* The words are all still there, in the same order. */
+			const after = (await page.locator('#story .page').allTextContents()).join('\n');
+			assert.ok(after.includes('Maya'));
 			await shot(page, '2-story');
 		} finally {
 			await page.context().close();

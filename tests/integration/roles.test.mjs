@@ -165,7 +165,6 @@ describe('usage errors and migrate', () => {
     ['an unknown role', ['serve', '--roles', 'gateway,nope'], /--roles: unknown role 'nope'/],
     ['an empty role', ['serve', '--roles', ''], /--roles/],
     ['an unknown kind', ['worker', '--kind', 'paint'], /--kind: unknown kind 'paint'/],
-    ['a kind with no worker yet', ['worker', '--kind', 'audio'], /no worker for kind 'audio' yet/],
     ['no kind', ['worker'], /--kind/],
     ['a zero concurrency', ['worker', '--kind', 'text', '--concurrency', '0'], /--concurrency/],
     ['a wordy concurrency', ['worker', '--kind', 'text', '--concurrency', 'two'], /--concurrency/],
