@@ -30,4 +30,3 @@ json_t *bench_story(const struct sv_catalog *c, const json_t *catalog, size_t i)
 		return NULL;
 	return sv_story_generate(c, &p, NULL, NULL, &err);
 }
-

@@ -8,8 +8,8 @@
  *
  * Prints one "page style=S ms=X" and one "cover style=S ms=X" line per style.
  */
-#include "bench_story.h"
 #include "illustrate/illustrate.h"
+#include "bench_story.h"
 #include "story/story.h"
 
 #include <stdio.h>

@@ -9,8 +9,8 @@
  *
  * Prints "tts provider=P rtf=X", "music rtf=X" and "pipeline provider=P rtf=X".
  */
-#include "bench_story.h"
 #include "narrate/narrate.h"
+#include "bench_story.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,8 +43,8 @@ static int bench_tts(const struct sv_tts_ops *ops, void *self, const char *provi
 		json_array_foreach(json_object_get(stories[s], "pages"), i, page)
 		{
 			pcm.n = words.n = 0;
-			if (ops->speak(self, &v, json_string_value(json_object_get(page, "text")), &pcm,
-			               &words, err) < 0)
+			if (ops->speak(self, &v, json_string_value(json_object_get(page, "text")),
+			               &pcm, &words, err) < 0)
 				return -1;
 			audio += sv_pcm_seconds(&pcm);
 		}
@@ -116,8 +116,8 @@ int main(int argc, char **argv)
 			json_t *copy = json_deep_copy(stories[s]);
 			if (!copy || sv_narrate_story(nr, copy, discard, &bytes, &err) < 0)
 				return fail(&err);
-			audio += (double)json_integer_value(
-			             json_object_get(json_object_get(copy, "audio"), "duration_ms")) /
+			audio += (double)json_integer_value(json_object_get(
+			             json_object_get(copy, "audio"), "duration_ms")) /
 			         1000.0;
 			json_decref(copy);
 		}

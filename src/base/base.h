@@ -46,9 +46,16 @@ struct sv_err {
 };
 
 void sv_err_clear(struct sv_err *e);
-/* Fills e (which may be NULL) and returns -1 so callers can `return sv_err_set(...)`. */
-int sv_err_set(struct sv_err *e, const char *code, const char *field, const char *fmt, ...)
+/* Fills e (which may be NULL). */
+void sv_err_fill(struct sv_err *e, const char *code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Fills e and is -1, so callers can `return sv_err_set(...)`: a macro, so
+ * that the -1 is plain to the compiler and the static analyzer too. */
+#define sv_err_set(e, code, field, ...)                                                            \
+	({                                                                                         \
+		sv_err_fill((e), (code), (field), __VA_ARGS__);                                    \
+		-1;                                                                                \
+	})
 
 /* ---- UTF-8 (buf.c) ---- */
 /* The length of the valid UTF-8 sequence at s (left bytes available), or 0

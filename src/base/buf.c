@@ -119,17 +119,16 @@ void sv_err_clear(struct sv_err *e)
 		memset(e, 0, sizeof(*e));
 }
 
-int sv_err_set(struct sv_err *e, const char *code, const char *field, const char *fmt, ...)
+void sv_err_fill(struct sv_err *e, const char *code, const char *field, const char *fmt, ...)
 {
 	if (!e)
-		return -1;
+		return;
 	snprintf(e->code, sizeof(e->code), "%s", code ? code : "error");
 	snprintf(e->field, sizeof(e->field), "%s", field ? field : "");
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(e->message, sizeof(e->message), fmt, ap);
 	va_end(ap);
-	return -1;
 }
 
 size_t sv_utf8_len(const unsigned char *s, size_t left)

@@ -13,9 +13,9 @@
 /* Voice families per provider: espeak-ng's English voice with a variant,
  * flite's four voices. */
 static const char *const espeak_female[] = {"en-us+f1", "en-us+f2", "en-us+f3",
-                                            "en-us+f4", "en+f2", "en+f3"};
+                                            "en-us+f4", "en+f2",    "en+f3"};
 static const char *const espeak_male[] = {"en-us+m1", "en-us+m2", "en-us+m3", "en-us+m4",
-                                          "en+m3", "en+m5", "en-us+m6"};
+                                          "en+m3",    "en+m5",    "en-us+m6"};
 static const char *const espeak_other[] = {"en-us+f5", "en-us+m7", "en+f4", "en-us+aunty"};
 static const char *const flite_female[] = {"slt"};
 static const char *const flite_male[] = {"rms", "awb", "kal16"};
@@ -25,10 +25,7 @@ struct family {
 	const char *const *names;
 	size_t n;
 };
-#define FAMILY(a)                                                                                  \
-	{                                                                                          \
-		a, sizeof(a) / sizeof(a[0])                                                        \
-	}
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* The catalog's words for a voice: its pitch (0-100) and pace (words a minute). */
 struct word_level {
@@ -84,10 +81,13 @@ static struct family family_of(const char *provider, const char *pronoun, const 
 		he = strcmp(pitch, "low") == 0;
 	}
 	if (she)
-		return flite ? (struct family)FAMILY(flite_female) : (struct family)FAMILY(espeak_female);
+		return flite ? (struct family){flite_female, COUNT(flite_female)}
+		             : (struct family){espeak_female, COUNT(espeak_female)};
 	if (he)
-		return flite ? (struct family)FAMILY(flite_male) : (struct family)FAMILY(espeak_male);
-	return flite ? (struct family)FAMILY(flite_other) : (struct family)FAMILY(espeak_other);
+		return flite ? (struct family){flite_male, COUNT(flite_male)}
+		             : (struct family){espeak_male, COUNT(espeak_male)};
+	return flite ? (struct family){flite_other, COUNT(flite_other)}
+	             : (struct family){espeak_other, COUNT(espeak_other)};
 }
 
 static int clamp(int v, int lo, int hi)

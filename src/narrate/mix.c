@@ -21,7 +21,7 @@
  * resampler noise are not. */
 #define DUCK_WINDOW    MS(20)
 #define DUCK_RANGE_DB  30.0
-#define DUCK_FLOOR_DB  -50.0
+#define DUCK_FLOOR_DB  (-50.0)
 #define DUCK_ATTACK_S  0.050
 #define DUCK_RELEASE_S 0.400
 

@@ -232,7 +232,7 @@ static void composer_init(struct composer *c, const char *mood, uint64_t seed)
 	}
 	static const int shifts[] = {0, 2, 5, 7};
 	c->tonic = (c->f->key + shifts[sv_rng_below(&c->rng, COUNT(shifts))]) % 12;
-	c->lead = c->f->lead[sv_rng_below(&c->rng, 2)];
+	c->lead = (int)c->f->lead[sv_rng_below(&c->rng, 2)]; /* -1 stays -1: no instrument */
 	c->prog = c->progs[sv_rng_below(&c->rng, (uint32_t)c->nprogs)];
 	c->mel = 7;
 	c->bar_ticks = c->f->beats * TPB;
@@ -294,7 +294,8 @@ static int next_step(struct composer *c, int degree, bool strong)
 		return best;
 	}
 	int size = sv_rng_unit(&c->rng) < 0.75 ? 1 : 2;
-	double up = 0.5 + (double)((MEL_LO + MEL_HI) / 2 - cur) * 0.08;
+	int middle = (MEL_LO + MEL_HI) / 2;
+	double up = 0.5 + (double)(middle - cur) * 0.08;
 	int s = cur + (sv_rng_unit(&c->rng) < up ? size : -size);
 	if (s < MEL_LO)
 		s = MEL_LO + 1;

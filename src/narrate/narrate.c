@@ -14,14 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TARGET_LUFS -16.0
-#define MUSIC_DB    -20.0 /* the bed under the voice */
-#define DUCK_DB     -10.0 /* and further down while someone speaks */
-#define LEAD_MS     400   /* quiet before a page's first word */
-#define TAIL_MS     800   /* and after its last */
-#define SEGMENT_MS  150   /* between a line of speech and the narration around it */
-#define YOUNG_PACE  85    /* percent of the usual pace for ages 3-5 */
-#define SLEEPY_PACE 90    /* and for sleepy moods */
+#define TARGET_LUFS (-16.0)
+#define MUSIC_DB    (-20.0) /* the bed under the voice */
+#define DUCK_DB     (-10.0) /* and further down while someone speaks */
+#define LEAD_MS     400     /* quiet before a page's first word */
+#define TAIL_MS     800     /* and after its last */
+#define SEGMENT_MS  150     /* between a line of speech and the narration around it */
+#define YOUNG_PACE  85      /* percent of the usual pace for ages 3-5 */
+#define SLEEPY_PACE 90      /* and for sleepy moods */
 #define MAX_VOICES  16
 #define SAME_PITCH  8  /* voices of one name closer than this sound alike */
 #define PITCH_APART 14 /* how far apart such a voice is moved */
