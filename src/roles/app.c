@@ -125,7 +125,8 @@ int sv_roles_app_open(struct sv_app *app, const struct sv_roles_common *opts, st
 		return sv_err_set(err, "nomem", "", "out of memory");
 	if (sv_roles_image_provider(opts->image_provider, opts->comfyui_url, &app->remote, err) <
 	        0 ||
-	    sv_roles_text_open(app, opts, err) < 0 || sv_roles_audio_open(app, opts, false, err) < 0)
+	    sv_roles_text_open(app, opts, err) < 0 ||
+	    sv_roles_audio_open(app, opts, false, err) < 0)
 		return -1;
 	return sv_store_subscribe(app->store, on_store_event, app, err);
 }

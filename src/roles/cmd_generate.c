@@ -7,9 +7,9 @@
  */
 #include "export/export.h"
 #include "illustrate/illustrate.h"
+#include "narrate/narrate.h"
 #include "roles/internal.h"
 #include "roles/roles.h"
-#include "narrate/narrate.h"
 #include "textgen/textgen.h"
 
 #include <errno.h>
@@ -57,8 +57,8 @@ static const char usage[] =
     "  --comfyui-url URL   the ComfyUI server (default: "
     "http://127.0.0.1:8188)\n"
     "  --audio          read the story aloud: DIR/audio/page-01.opus and .timings.json\n"
-    "                   for each page, story.opus and story.mp3 (a chapter per page)\n"
-    SV_ROLES_TEXT_USAGE SV_ROLES_AUDIO_USAGE
+    "                   for each page, story.opus and story.mp3 (a chapter per "
+    "page)\n" SV_ROLES_TEXT_USAGE SV_ROLES_AUDIO_USAGE
     "  --name NAME      the child's name, who joins the adventure\n"
     "  --pronouns P     she, he or they: how the story speaks of the child (default: they)\n"
     "  --culture ID     the family's traditions, woven in: a greeting, a favourite food,\n"

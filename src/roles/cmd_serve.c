@@ -42,11 +42,8 @@ static const struct {
 	const char *name;
 	int bit;
 } roles[] = {
-    {"gateway", ROLE_GATEWAY},
-    {"story", ROLE_STORY},
-    {"text", ROLE_TEXT},
-    {"image", ROLE_IMAGE},
-    {"audio", ROLE_AUDIO},
+    {"gateway", ROLE_GATEWAY}, {"story", ROLE_STORY}, {"text", ROLE_TEXT},
+    {"image", ROLE_IMAGE},     {"audio", ROLE_AUDIO},
 };
 
 struct serve_opts {

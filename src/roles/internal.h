@@ -67,17 +67,18 @@ enum {
 	    {"lease-seconds", required_argument, NULL, 'L'},                                       \
 	    {"log-level", required_argument, NULL, 'v'}, {"no-images", no_argument, NULL, 'I'},    \
 	    {"image-provider", required_argument, NULL, 'P'},                                      \
-	    {"comfyui-url", required_argument, NULL, 'U'}, SV_ROLES_TEXT_OPTIONS,                 \
+	    {"comfyui-url", required_argument, NULL, 'U'}, SV_ROLES_TEXT_OPTIONS,                  \
 	    SV_ROLES_AUDIO_OPTIONS
 
 /* The narration options, for serve, worker and generate. */
 #define SV_ROLES_AUDIO_OPTIONS                                                                     \
 	{"no-audio", no_argument, NULL, SV_OPT_NO_AUDIO},                                          \
-	    {"tts", required_argument, NULL, SV_OPT_TTS}, {                                        \
+	    {"tts", required_argument, NULL, SV_OPT_TTS},                                          \
+	{                                                                                          \
 		"no-music", no_argument, NULL, SV_OPT_NO_MUSIC                                     \
 	}
 #define SV_ROLES_AUDIO_USAGE                                                                       \
-	"  --tts P              the speech synthesiser: espeak-ng (the default) or flite\n"       \
+	"  --tts P              the speech synthesiser: espeak-ng (the default) or flite\n"        \
 	"  --no-music           narration without the quiet music underneath\n"
 
 /* The text provider and language model options, for serve, worker and generate. */
@@ -127,8 +128,9 @@ enum {
 	"                       (default: 60)\n"                                                   \
 	"  --no-images          words only: text workers finish stories without "                  \
 	"pictures\n"                                                                               \
-	"  --no-audio           stories are not read aloud (no audio stage)\n" SV_ROLES_PICTURES_USAGE \
-	    SV_ROLES_TEXT_USAGE SV_ROLES_AUDIO_USAGE SV_ROLES_LOG_USAGE
+	"  --no-audio           stories are not read aloud (no audio "                             \
+	"stage)\n" SV_ROLES_PICTURES_USAGE SV_ROLES_TEXT_USAGE SV_ROLES_AUDIO_USAGE                \
+	    SV_ROLES_LOG_USAGE
 
 /* Handles one of the common options: 0 taken, 2 after a one-line usage
  * error, -1 when ch is not one of them. */
