@@ -7,6 +7,7 @@
  * only called where the CPU has both (lm_kernels_supported).
  */
 #include "lm/internal.h"
+#include "lm/simd.h"
 
 #include <immintrin.h>
 #include <math.h>
@@ -23,21 +24,6 @@
  * found by timing; a prefetch past the end of the matrix cannot fault. */
 #define PREFETCH_F32 2048
 #define PREFETCH_Q8  1024
-
-/* The address is formed as an integer: past the matrix, a pointer would be
- * out of bounds in C's terms even though the prefetch itself is harmless. */
-static inline void prefetch(const void *p, size_t ahead)
-{
-	_mm_prefetch((const char *)((uintptr_t)p + ahead), _MM_HINT_T0);
-}
-
-static inline float hsum(__m256 v)
-{
-	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-	s = _mm_add_ss(s, _mm_movehdup_ps(s));
-	return _mm_cvtss_f32(s);
-}
 
 /* ---- fp32 ---- */
 
@@ -67,7 +53,7 @@ KERNEL void f32_block(float *out, int ld, const float *x, const float *w, int co
 			 * prefetcher falls behind; ask for the weights ahead. (One
 			 * input is bound by bandwidth, and this did not help it.) */
 			if (R == 1 && B > 1)
-				prefetch(wr[0] + c + 8 * (size_t)u, PREFETCH_F32);
+				lm_prefetch(wr[0] + c + 8 * (size_t)u, PREFETCH_F32);
 			__m256 wv[4];
 			for (int i = 0; i < R; i++)
 				wv[i] = _mm256_loadu_ps(wr[i] + c + 8 * (size_t)u);
@@ -94,7 +80,7 @@ KERNEL void f32_block(float *out, int ld, const float *x, const float *w, int co
 			__m256 a = acc[i][b][0];
 			for (int u = 1; u < U; u++)
 				a = _mm256_add_ps(a, acc[i][b][u]);
-			float s = hsum(a);
+			float s = lm_hsum(a);
 			for (int t = c; t < cols; t++) /* the columns past the last 8 */
 				s += wr[i][t] * xb[b][t];
 			out[(size_t)b * (size_t)ld + (size_t)(r + i)] = s;
@@ -208,7 +194,7 @@ KERNEL void q8_block(float *out, int ld, const int8_t *xq, const float *xs,
 		/* As in f32_block; here it also helped one input a little. */
 		for (int i = 0; i < R; i++)
 			for (int k = 0; k < CHUNKS; k++)
-				prefetch(wr[i] + off + 32 * (size_t)k, PREFETCH_Q8);
+				lm_prefetch(wr[i] + off + 32 * (size_t)k, PREFETCH_Q8);
 		if (R == 1)
 			for (int k = 0; k < CHUNKS; k++) {
 				held[k] = _mm256_loadu_si256(
@@ -250,7 +236,7 @@ KERNEL void q8_block(float *out, int ld, const int8_t *xq, const float *xs,
 	}
 	for (int i = 0; i < R; i++)
 		for (int b = 0; b < B; b++)
-			out[(size_t)b * (size_t)ld + (size_t)(r + i)] = hsum(acc[i][b]);
+			out[(size_t)b * (size_t)ld + (size_t)(r + i)] = lm_hsum(acc[i][b]);
 }
 
 /* One row against a tile of n <= 8 inputs; GS 16, 32 or 64. */
@@ -409,7 +395,7 @@ void lm_avx2_attention(float *out, const float *q, const lm_half *keys, const lm
 		}
 		if (i < hs)
 			a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load_half8(k + i), a0);
-		att[t] = hsum(_mm256_add_ps(a0, a1)) * scale;
+		att[t] = lm_hsum(_mm256_add_ps(a0, a1)) * scale;
 	}
 	lm_ref_softmax(att, pos + 1);
 	for (int c = 0; c < hs; c += 64) {

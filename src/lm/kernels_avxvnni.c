@@ -34,6 +34,7 @@
  * what the direct sums buffer holds, to AVX2.
  */
 #include "lm/internal.h"
+#include "lm/simd.h"
 
 #include <immintrin.h>
 #include <stdbool.h>
@@ -57,21 +58,6 @@
 /* Stack buffers: the inputs' per-group sums (int32 each) for the direct
  * layout, the interleaved inputs and their transposed scales for lanes. */
 enum { SUMS_MAX = 4096, LANES_BYTES = 65536, LANES_SCALES = 4096 };
-
-static inline void prefetch(const void *p, size_t ahead)
-{
-	/* An integer address: past the matrix the prefetch is harmless, a
-	 * pointer would not be. */
-	_mm_prefetch((const char *)((uintptr_t)p + ahead), _MM_HINT_T0);
-}
-
-static inline float hsum(__m256 v)
-{
-	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-	s = _mm_add_ss(s, _mm_movehdup_ps(s));
-	return _mm_cvtss_f32(s);
-}
 
 static inline __m256i flip(void)
 {
@@ -127,7 +113,7 @@ KERNEL void direct_block(float *out, int ld, const int8_t *xq, const float *xs, 
 		size_t off = (size_t)g * (size_t)GS;
 		for (int i = 0; i < R; i++)
 			for (int k = 0; k < CHUNKS; k++)
-				prefetch(wr[i] + off + 32 * (size_t)k, PREFETCH_Q8);
+				lm_prefetch(wr[i] + off + 32 * (size_t)k, PREFETCH_Q8);
 		__m256i held[2];
 		if (R == 1)
 			for (int k = 0; k < CHUNKS; k++)
@@ -163,7 +149,7 @@ KERNEL void direct_block(float *out, int ld, const int8_t *xq, const float *xs, 
 	}
 	for (int i = 0; i < R; i++)
 		for (int b = 0; b < B; b++)
-			out[(size_t)b * (size_t)ld + (size_t)(r + i)] = hsum(acc[i][b]);
+			out[(size_t)b * (size_t)ld + (size_t)(r + i)] = lm_hsum(acc[i][b]);
 }
 
 KERNEL void direct_rows(float *out, int ld, const int8_t *xq, const float *xs, const int32_t *sums,
@@ -313,7 +299,7 @@ KERNEL void lanes_block(float *out, int ld, const uint8_t *ut, const float *st, 
 		__m256i d0[4], d1[4];
 		for (int i = 0; i < R; i++) {
 			for (int k = 0; k < GS; k += 32)
-				prefetch(wr[i] + off + k, PREFETCH_Q8);
+				lm_prefetch(wr[i] + off + k, PREFETCH_Q8);
 			d0[i] = _mm256_set1_epi32(neg[(size_t)i * neg_stride + (size_t)g]);
 			d1[i] = _mm256_setzero_si256();
 		}

@@ -213,6 +213,18 @@ static int run_text_job(struct sv_app *app, const struct sv_store_job *job, cons
 	return rc;
 }
 
+/* The written story of a later stage's job, as a new reference; NULL with
+ * err filled when there are no words to work on (doing: "draw", "read"). */
+static json_t *stored_story(const struct sv_store_story *row, const struct sv_store_job *job,
+                            const char *doing, struct sv_err *err)
+{
+	json_t *story = row->story ? json_loads(row->story, 0, NULL) : NULL;
+	if (!story)
+		sv_err_set(err, "invalid_value", "story", "story %s has no words to %s",
+		           job->story_id, doing);
+	return story;
+}
+
 /* Draws the pictures of a story whose words are written, keeps them and the
  * story's HTML page (which shows them) as its media, and marks it ready. */
 static int run_image_job(struct sv_app *app, const struct sv_store_job *job, const char *name,
@@ -222,10 +234,9 @@ static int run_image_job(struct sv_app *app, const struct sv_store_job *job, con
 	int rc = job_story(app, job, name, &row, err);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
-	json_t *story = row.story ? json_loads(row.story, 0, NULL) : NULL;
+	json_t *story = stored_story(&row, job, "draw", err);
 	if (!story)
-		rc = sv_err_set(err, "invalid_value", "story", "story %s has no words to draw",
-		                job->story_id);
+		rc = -1;
 	struct media_sink sink = {app, job->story_id};
 	if (rc == 0)
 		rc = sv_roles_pictures_draw(story, app->catalog_doc, app->remote, put_media, &sink,
@@ -248,10 +259,9 @@ static int run_audio_job(struct sv_app *app, const struct sv_store_job *job, con
 	int rc = job_story(app, job, name, &row, err);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
-	json_t *story = row.story ? json_loads(row.story, 0, NULL) : NULL;
+	json_t *story = stored_story(&row, job, "read", err);
 	if (!story)
-		rc = sv_err_set(err, "invalid_value", "story", "story %s has no words to read",
-		                job->story_id);
+		rc = -1;
 	else if (!app->narrator)
 		rc = sv_err_set(err, "unavailable", "", "this process does not narrate");
 	struct media_sink sink = {app, job->story_id};
