@@ -148,12 +148,12 @@ fi
 NARRATE_BIN=${STORYVERSE_NARRATE_BENCH:-build/bench/storyverse-narrate-bench}
 GOAL_NARRATE_RTF=50
 taskset -c 0 "$NARRATE_BIN" --stories "${BENCH_NARRATE_STORIES:-4}" >"$tmp/narrate.txt"
-rtf() { awk -v k="$1" -v p="$2" '$1 == k && ($2 == p || p == "") { for (i = 2; i <= NF; i++) if ($i ~ /^rtf=/) { sub("rtf=", "", $i); print $i } }' "$tmp/narrate.txt"; }
+rtf() { awk -v k="$1" -v p="${2:-}" '$1 == k && ($2 == p || p == "") { for (i = 2; i <= NF; i++) if ($i ~ /^rtf=/) { sub("rtf=", "", $i); print $i } }' "$tmp/narrate.txt"; }
 printf '%-52s %14s\n' "narration, one core (x real time)" ""
 printf '%-52s %13sx\n' "  speech alone, espeak-ng" "$(rtf tts provider=espeak-ng)"
 printf '%-52s %13sx\n' "  speech alone, flite" "$(rtf tts provider=flite)"
 printf '%-52s %13sx\n' "  music alone (fluidsynth, 24 kHz)" "$(rtf music)"
-printf '%-52s %13sx\n' "  whole pipeline, espeak-ng (speech, music, mix, Opus, MP3)" "$(rtf pipeline provider=espeak-ng)"
+printf '%-52s %13sx\n' "  whole pipeline, espeak-ng (voices, music, Opus, MP3)" "$(rtf pipeline provider=espeak-ng)"
 printf '%-52s %13sx\n' "  whole pipeline, flite" "$(rtf pipeline provider=flite)"
 printf '%-52s %14s\n' "narration goal (>= ${GOAL_NARRATE_RTF}x real time, whole pipeline)" \
 	"$(awk -v r="$(rtf pipeline provider=espeak-ng)" -v g="$GOAL_NARRATE_RTF" 'BEGIN { print (r >= g ? "met" : "missed") }')"
