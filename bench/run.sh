@@ -153,7 +153,7 @@ printf '%-52s %14s\n' "narration, one core (x real time)" ""
 printf '%-52s %13sx\n' "  speech alone, espeak-ng" "$(rtf tts provider=espeak-ng)"
 printf '%-52s %13sx\n' "  speech alone, flite" "$(rtf tts provider=flite)"
 printf '%-52s %13sx\n' "  music alone (fluidsynth, 24 kHz)" "$(rtf music)"
-printf '%-52s %13sx\n' "  whole pipeline, espeak-ng (voices, music, Opus, MP3)" "$(rtf pipeline provider=espeak-ng)"
+printf '%-52s %13sx\n' "  whole pipeline, espeak-ng (voices, music, codecs)" "$(rtf pipeline provider=espeak-ng)"
 printf '%-52s %13sx\n' "  whole pipeline, flite" "$(rtf pipeline provider=flite)"
 printf '%-52s %14s\n' "narration goal (>= ${GOAL_NARRATE_RTF}x real time, whole pipeline)" \
 	"$(awk -v r="$(rtf pipeline provider=espeak-ng)" -v g="$GOAL_NARRATE_RTF" 'BEGIN { print (r >= g ? "met" : "missed") }')"
