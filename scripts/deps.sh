@@ -10,7 +10,7 @@ packages=(
 	libjansson-dev libmicrohttpd-dev libsqlite3-dev libpq-dev libcmocka-dev
 	libsodium-dev libcurl4-openssl-dev libcairo2-dev libpango1.0-dev libarchive-dev
 	libespeak-ng-dev flite1-dev libfluidsynth-dev timgm6mb-soundfont libspeexdsp-dev
-	libebur128-dev libopusenc-dev libopusfile-dev libmp3lame-dev libmpg123-dev
+	libebur128-dev libopusenc-dev libopusfile-dev libmp3lame-dev libmpg123-dev libutf8proc-dev
 	postgresql
 	wrk curl bc chromium ca-certificates
 )

@@ -22,6 +22,7 @@ static const struct command {
     {"catalog", sv_roles_cmd_catalog, "print the universes, characters, themes and morals"},
     {"sheet", sv_roles_cmd_sheet, "draw a character's sheet: every expression"},
     {"lm", sv_roles_cmd_lm, "run a language model: generate, bench, quantize"},
+    {"moderate", sv_roles_cmd_moderate, "check children's text for unsafe content"},
     {"eval", sv_roles_cmd_eval, "measure how a sample of stories reads, per age band"},
 };
 

@@ -1,0 +1,72 @@
+/*
+ * moderate: a content-safety checker for children's text. It normalises the
+ * text (Unicode compatibility forms, case, accents, look-alike letters,
+ * leetspeak, spaced-out letters, stretched letters), matches it against an
+ * embedded lexicon (data/<lang>/moderation.json) with whole-word matching and
+ * innocent-phrase exceptions, finds personal data, and applies a per-age
+ * policy. A moderator is read-only after sv_moderate_new, so one may be
+ * shared by any number of threads.
+ */
+#ifndef SV_MODERATE_H
+#define SV_MODERATE_H
+
+#include "base/base.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum sv_moderate_category {
+	SV_MODERATE_VIOLENCE,
+	SV_MODERATE_WEAPONS,
+	SV_MODERATE_SEXUAL,
+	SV_MODERATE_DRUGS,
+	SV_MODERATE_HATE,
+	SV_MODERATE_SELF_HARM,
+	SV_MODERATE_PROFANITY,
+	SV_MODERATE_FRIGHTENING,
+	SV_MODERATE_PERSONAL_DATA,
+	SV_MODERATE_NCATEGORIES
+};
+
+#define SV_MODERATE_MAX_MATCHES 32
+
+struct sv_moderate_match {
+	size_t start, end; /* byte offsets into the checked text, end exclusive */
+	int category;      /* enum sv_moderate_category */
+	int severity;      /* 1 mild, 2 moderate, 3 severe */
+};
+
+/* Only what the age policy refuses is reported: a mild-peril word that the
+ * age group tolerates is not a match. */
+struct sv_moderate_result {
+	bool allowed;
+	int severity;        /* the highest severity among the matches, 0 when none */
+	unsigned categories; /* bit (1u << category) for every category matched */
+	size_t nmatches;     /* at most SV_MODERATE_MAX_MATCHES, in text order */
+	bool truncated;      /* more matches were found than fit */
+	struct sv_moderate_match matches[SV_MODERATE_MAX_MATCHES];
+};
+
+struct sv_moderator;
+
+/* Loads data/<lang>/moderation.json from the embedded files and builds the
+ * matcher. NULL with err filled when the language is unknown or the data bad. */
+struct sv_moderator *sv_moderate_new(const char *lang, struct sv_err *err);
+void sv_moderate_free(struct sv_moderator *m);
+
+/* Checks len bytes of UTF-8 text (invalid bytes are tolerated) for the age
+ * group "3-5", "6-8" or "9-12" (NULL: the strictest). 0, or -1 with err
+ * filled (invalid_value for an unknown age, nomem). */
+int sv_moderate_check(const struct sv_moderator *m, const char *text, size_t len, const char *age,
+                      struct sv_moderate_result *out, struct sv_err *err);
+
+/* "violence", "weapons", ...; NULL for a number out of range. */
+const char *sv_moderate_category_name(int category);
+/* The category's number, or -1. */
+int sv_moderate_category_parse(const char *name);
+
+/* Appends {"allowed":bool,"categories":[...],"severity":n,
+ * "matches":[{"start","end","category","severity"}]}. 0, or -1 out of memory. */
+int sv_moderate_result_json(const struct sv_moderate_result *r, struct sv_buf *out);
+
+#endif

@@ -1,0 +1,89 @@
+// `storyverse moderate`: one JSON object per stdin line with byte offsets,
+// --age policies, --eval on a labelled file, and bad usage.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { BIN } from '../lib/server.mjs';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'sv-moderate-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+const run = (input, ...args) =>
+  spawnSync(BIN, ['moderate', ...args], { input, encoding: 'utf8', timeout: 30000 });
+
+test('moderate --help', () => {
+  const r = run('', '--help');
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /^usage: storyverse moderate/);
+  assert.match(r.stdout, /--eval/);
+});
+
+test('one JSON object per line, offsets in bytes into the line', () => {
+  const lines = [
+    'The fox and the hen were friends.',
+    'Zoë said: “we will k.i.l.l him”',
+    'Let us play cards to kill time.',
+    'email me at kid@example.com',
+  ];
+  const r = run(lines.join('\n') + '\n');
+  assert.equal(r.status, 0, r.stderr);
+  const out = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(out.length, 4);
+  assert.deepEqual(out[0], { allowed: true, categories: [], severity: 0, matches: [] });
+  assert.equal(out[1].allowed, false);
+  assert.deepEqual(out[1].categories, ['violence']);
+  const m = out[1].matches[0];
+  const bytes = Buffer.from(lines[1]);
+  assert.equal(bytes.subarray(m.start, m.end).toString(), 'k.i.l.l');
+  assert.equal(m.category, 'violence');
+  assert.equal(out[2].allowed, true);
+  assert.deepEqual(out[3].categories, ['personal_data']);
+  assert.equal(lines[3].slice(out[3].matches[0].start, out[3].matches[0].end), 'kid@example.com');
+});
+
+test('--age: mild peril is flagged at 3-5 and allowed at 9-12', () => {
+  const peril = 'A ghost floated through the haunted castle.\n';
+  assert.equal(JSON.parse(run(peril).stdout).allowed, false);
+  assert.equal(JSON.parse(run(peril, '--age', '3-5').stdout).allowed, false);
+  assert.equal(JSON.parse(run(peril, '--age', '9-12').stdout).allowed, true);
+  assert.equal(JSON.parse(run('what the fuck\n', '--age', '9-12').stdout).allowed, false);
+});
+
+test('--eval prints precision, recall and false-positive rate', () => {
+  const file = path.join(tmp, 'eval.tsv');
+  writeFileSync(
+    file,
+    [
+      'label\ttext\tcategory',
+      'safe\tThe bunny hopped home.',
+      'safe\tShoot for the stars!',
+      'unsafe\tI will k1ll you\tviolence',
+      'unsafe\tthat is sh1t\tprofanity',
+      'unsafe\tcall 555 123 4567\tpersonal_data',
+      'unsafe\tsomething nice',
+      '',
+    ].join('\n'),
+  );
+  const r = spawnSync(BIN, ['moderate', '--eval', file], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const overall = r.stdout.split('\n').find((l) => l.startsWith('overall'));
+  assert.ok(overall, r.stdout);
+  const [, lines, precision, recall, fpr] = overall.trim().split(/\s+/);
+  assert.equal(Number(lines), 6);
+  assert.equal(Number(precision), 1);
+  assert.equal(Number(recall), 0.75);
+  assert.equal(Number(fpr), 0);
+  assert.match(r.stdout, /^violence\s+1\s+1\.000\s+1\.000/m);
+});
+
+test('bad usage is one line and exit 2', () => {
+  for (const args of [['--age', '13'], ['--age'], ['--bogus'], ['--eval', path.join(tmp, 'none.tsv')], ['extra']]) {
+    const r = run('', ...args);
+    assert.equal(r.status, 2, args.join(' '));
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /storyverse moderate/);
+  }
+});

@@ -1,0 +1,268 @@
+/* Unit tests for moderate: evasions caught with offsets into the original
+ * bytes, innocent phrases left alone, age policies, personal data, JSON, and
+ * the throughput on ordinary story text. */
+#include "base/base.h"
+#include "moderate/moderate.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+static struct sv_moderator *mod;
+
+static int setup(void **state)
+{
+	struct sv_err err;
+	mod = sv_moderate_new("en", &err);
+	if (!mod)
+		fprintf(stderr, "sv_moderate_new: %s\n", err.message);
+	return mod ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	sv_moderate_free(mod);
+	return 0;
+}
+
+static struct sv_moderate_result check(const char *text, const char *age)
+{
+	struct sv_moderate_result r;
+	struct sv_err err;
+	assert_int_equal(sv_moderate_check(mod, text, strlen(text), age, &r, &err), 0);
+	return r;
+}
+
+/* text is flagged for category with a match covering exactly the bytes
+ * from the first occurrence of span. */
+static void flagged_at(const char *text, int category, const char *span)
+{
+	struct sv_moderate_result r = check(text, NULL);
+	if (r.allowed)
+		fail_msg("not flagged: %s", text);
+	assert_true(r.categories & (1u << category));
+	const char *at = strstr(text, span);
+	assert_non_null(at);
+	size_t start = (size_t)(at - text), end = start + strlen(span);
+	for (size_t i = 0; i < r.nmatches; i++)
+		if (r.matches[i].start == start && r.matches[i].end == end &&
+		    r.matches[i].category == category)
+			return;
+	fail_msg("'%s': no %s match at [%zu, %zu) (first is [%zu, %zu))", text,
+	         sv_moderate_category_name(category), start, end,
+	         r.nmatches ? r.matches[0].start : 0, r.nmatches ? r.matches[0].end : 0);
+}
+
+static void allowed(const char *text, const char *age)
+{
+	struct sv_moderate_result r = check(text, age);
+	if (!r.allowed)
+		fail_msg("flagged for %s at [%zu, %zu): %s",
+		         sv_moderate_category_name(r.matches[0].category), r.matches[0].start,
+		         r.matches[0].end, text);
+}
+
+static void plain_words_are_found(void **state)
+{
+	flagged_at("The giant wanted to kill the knight.", SV_MODERATE_VIOLENCE, "kill");
+	flagged_at("He killed it.", SV_MODERATE_VIOLENCE, "killed");
+	flagged_at("They were killing.", SV_MODERATE_VIOLENCE, "killing");
+	flagged_at("what the fuck", SV_MODERATE_PROFANITY, "fuck");
+	flagged_at("He pulled out a gun!", SV_MODERATE_WEAPONS, "gun");
+	flagged_at("they smoked weed", SV_MODERATE_DRUGS, "weed");
+	flagged_at("I want to kill myself", SV_MODERATE_SELF_HARM, "kill myself");
+	flagged_at("Dad drank beer", SV_MODERATE_DRUGS, "beer");
+}
+
+static void evasions_are_caught(void **state)
+{
+	flagged_at("you will k1ll him", SV_MODERATE_VIOLENCE, "k1ll");
+	flagged_at("ki11 them", SV_MODERATE_VIOLENCE, "ki11");
+	flagged_at("$h!t happens", SV_MODERATE_PROFANITY, "$h!t");
+	flagged_at("a sh1t day", SV_MODERATE_PROFANITY, "sh1t");
+	flagged_at("the murd3r3r ran", SV_MODERATE_VIOLENCE, "murd3r3r");
+	flagged_at("p0rn", SV_MODERATE_SEXUAL, "p0rn");
+	flagged_at("a 5tabb1ng", SV_MODERATE_VIOLENCE, "5tabb1ng");
+	flagged_at("@$$hole", SV_MODERATE_PROFANITY, "@$$hole");
+}
+
+static void spaced_dotted_and_hidden_letters_are_joined(void **state)
+{
+	flagged_at("we will k i l l you", SV_MODERATE_VIOLENCE, "k i l l");
+	flagged_at("k.i.l.l", SV_MODERATE_VIOLENCE, "k.i.l.l");
+	flagged_at("he had a g u n", SV_MODERATE_WEAPONS, "g u n");
+	flagged_at("a s s", SV_MODERATE_PROFANITY, "a s s");
+	flagged_at("then k-i-l-l it", SV_MODERATE_VIOLENCE, "k-i-l-l");
+	flagged_at("f_u_c_k", SV_MODERATE_PROFANITY, "f_u_c_k");
+	flagged_at("k\u200bill him", SV_MODERATE_VIOLENCE, "k\u200bill");
+	flagged_at("sh\u200di\u200bt", SV_MODERATE_PROFANITY, "sh\u200di\u200bt");
+}
+
+static void lookalikes_diacritics_and_case_are_folded(void **state)
+{
+	/* Cyrillic і and о, Greek ο. */
+	flagged_at("k\u0456ll", SV_MODERATE_VIOLENCE, "k\u0456ll");
+	flagged_at("a g\u043ery end", SV_MODERATE_VIOLENCE, "g\u043ery");
+	flagged_at("p\u03bfrn", SV_MODERATE_SEXUAL, "p\u03bfrn");
+	flagged_at("f\u00fcck", SV_MODERATE_PROFANITY, "f\u00fcck");
+	flagged_at("K\u00ccLL", SV_MODERATE_VIOLENCE, "K\u00ccLL");
+	flagged_at("KiLL", SV_MODERATE_VIOLENCE, "KiLL");
+	/* Full-width letters fold by NFKC. */
+	flagged_at("\uff4b\uff49\uff4c\uff4c", SV_MODERATE_VIOLENCE, "\uff4b\uff49\uff4c\uff4c");
+}
+
+static void repeated_letters_are_squeezed(void **state)
+{
+	flagged_at("kiiiiill", SV_MODERATE_VIOLENCE, "kiiiiill");
+	flagged_at("KIIILLLLL them", SV_MODERATE_VIOLENCE, "KIIILLLLL");
+	flagged_at("shiiiiit", SV_MODERATE_PROFANITY, "shiiiiit");
+	/* A letter doubled is another word: "as" is not "ass". */
+	allowed("as good as gold, too good to be true", NULL);
+	flagged_at("you asssss", SV_MODERATE_PROFANITY, "asssss");
+}
+
+static void innocent_phrases_stay_allowed(void **state)
+{
+	static const char *const ok[] = {
+	    "We played cards to kill time.",
+	    "Shoot for the stars, said Mum.",
+	    "The fire truck raced down the hill.",
+	    "Lily hit the ball over the fence.",
+	    "The dragon breathed fire on the marshmallows.",
+	    "A killer whale jumped out of the sea.",
+	    "Blow out the candles and make a wish!",
+	    "Grandpa lives in Scunthorpe.",
+	    "She took a class in glass painting.",
+	    "The cocktail sausages were yummy.",
+	    "A pot of gold at the end of the rainbow.",
+	    "They had a pillow fight before bed.",
+	    "Mum used a butter knife to spread the jam.",
+	    "The shooting star flashed by.",
+	    "hello! how are you?",
+	    "In 2024 we had 3 cats and 12 hens.",
+	    "Count with me: 1 2 3 4 5 6 7 8 9 10!",
+	    "The seven dwarfs drive home.",
+	    "He got a flu shot and was brave.",
+	    "They pulled the weeds in the garden.",
+	    "She put on her bow tie.",
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		allowed(ok[i], NULL);
+}
+
+static void age_policies_differ(void **state)
+{
+	const char *peril = "The monster growled in the dark.";
+	assert_false(check(peril, "3-5").allowed);
+	assert_false(check(peril, NULL).allowed);
+	allowed(peril, "6-8");
+	allowed(peril, "9-12");
+	const char *scuffle = "The two knights began to fight with a sword.";
+	assert_false(check(scuffle, "3-5").allowed);
+	assert_false(check(scuffle, "6-8").allowed); /* fighting is violence: 9-12 only */
+	allowed(scuffle, "9-12");
+	/* Nothing sexual, hateful or profane at any age. */
+	assert_false(check("what the fuck", "9-12").allowed);
+	assert_false(check("he murdered them", "9-12").allowed);
+	struct sv_moderate_result r;
+	struct sv_err err;
+	assert_int_equal(sv_moderate_check(mod, "x", 1, "13-18", &r, &err), -1);
+	assert_string_equal(err.code, "invalid_value");
+}
+
+static void personal_data_is_found(void **state)
+{
+	flagged_at("call me on 555-123-4567 ok", SV_MODERATE_PERSONAL_DATA, "555-123-4567");
+	flagged_at("ring +44 20 7946 0958 now", SV_MODERATE_PERSONAL_DATA, "+44 20 7946 0958");
+	flagged_at("(555) 123 4567", SV_MODERATE_PERSONAL_DATA, "(555) 123 4567");
+	flagged_at("write to tom.smith@example.org.", SV_MODERATE_PERSONAL_DATA,
+	           "tom.smith@example.org");
+	flagged_at("come to 221 Baker Street at noon", SV_MODERATE_PERSONAL_DATA,
+	           "221 Baker Street");
+	flagged_at("we are at 12 oak lane", SV_MODERATE_PERSONAL_DATA, "12 oak lane");
+	flagged_at("it is 42 Maple Drive", SV_MODERATE_PERSONAL_DATA, "42 Maple Drive");
+}
+
+static void result_json_and_bounds(void **state)
+{
+	struct sv_moderate_result r = check("kill it", NULL);
+	struct sv_buf b;
+	sv_buf_init(&b);
+	assert_int_equal(sv_moderate_result_json(&r, &b), 0);
+	assert_string_equal(b.data,
+	                    "{\"allowed\":false,\"categories\":[\"violence\"],\"severity\":2,"
+	                    "\"matches\":[{\"start\":0,\"end\":4,\"category\":\"violence\","
+	                    "\"severity\":2}]}");
+	sv_buf_free(&b);
+	/* More matches than fit, and odd bytes: bounded, never a crash. */
+	struct sv_buf many;
+	sv_buf_init(&many);
+	for (int i = 0; i < 100; i++)
+		sv_buf_puts(&many, "kill \xff\xfe ");
+	struct sv_err err;
+	assert_int_equal(sv_moderate_check(mod, many.data, many.len, NULL, &r, &err), 0);
+	assert_int_equal(r.nmatches, SV_MODERATE_MAX_MATCHES);
+	assert_true(r.truncated);
+	sv_buf_free(&many);
+	assert_int_equal(sv_moderate_check(mod, "", 0, NULL, &r, &err), 0);
+	assert_true(r.allowed);
+	assert_null(sv_moderate_new("xx", &err));
+}
+
+/* Ordinary story text, checked line by line as the CLI and API do. */
+static void throughput(void **state)
+{
+	static const char *const lines[] = {
+	    "Once upon a time, in a village by the sea, there lived a girl called Mirela.",
+	    "Every morning she walked to the harbour to watch the fishing boats come home.",
+	    "One day a small blue whale swam into the bay and sang a song she had never heard.",
+	    "\"Who are you?\" she asked, and the whale answered with a splash of silver water.",
+	    "They became friends, and together they explored caves, reefs and sunken ships.",
+	    "When winter came, the whale had to leave, but it promised to return in spring.",
+	};
+	struct sv_buf text;
+	sv_buf_init(&text);
+	while (text.len < (4u << 20))
+		for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+			sv_buf_printf(&text, "%s\n", lines[i]);
+	int64_t t0 = sv_time_mono_ns();
+	size_t flagged = 0;
+	const char *p = text.data, *end = text.data + text.len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		struct sv_moderate_result r;
+		struct sv_err err;
+		assert_int_equal(sv_moderate_check(mod, p, (size_t)(nl - p), "6-8", &r, &err), 0);
+		flagged += !r.allowed;
+		p = nl + 1;
+	}
+	double s = (double)(sv_time_mono_ns() - t0) / 1e9;
+	double mbs = (double)text.len / 1e6 / s;
+	printf("moderate throughput: %.1f MB/s on %zu bytes (%zu lines flagged)\n", mbs, text.len,
+	       flagged);
+	assert_int_equal(flagged, 0);
+	assert_true(mbs > 1.0); /* the target is 20 MB/s unsanitised; this only catches disasters */
+	sv_buf_free(&text);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(plain_words_are_found),
+	    cmocka_unit_test(evasions_are_caught),
+	    cmocka_unit_test(spaced_dotted_and_hidden_letters_are_joined),
+	    cmocka_unit_test(lookalikes_diacritics_and_case_are_folded),
+	    cmocka_unit_test(repeated_letters_are_squeezed),
+	    cmocka_unit_test(innocent_phrases_stay_allowed),
+	    cmocka_unit_test(age_policies_differ),
+	    cmocka_unit_test(personal_data_is_found),
+	    cmocka_unit_test(result_json_and_bounds),
+	    cmocka_unit_test(throughput),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
