@@ -45,8 +45,8 @@ typedef int (*sv_ac_hit_fn)(size_t pattern, size_t start, size_t end, void *ctx)
 int sv_moderate_ac_scan(const struct sv_ac *ac, const struct sv_norm *n, sv_ac_hit_fn hit,
                         void *ctx);
 
-/* Personal data in the original bytes: e-mail addresses, phone numbers and
- * street addresses. Calls hit(start, end, ctx) for each; a non-zero return
+/* Personal data in the original bytes: e-mail addresses, phone numbers,
+ * street addresses, postcodes and handles. Calls hit(start, end, ctx) for each; a non-zero return
  * stops and is returned. */
 typedef int (*sv_personal_hit_fn)(size_t start, size_t end, void *ctx);
 int sv_moderate_personal(const char *s, size_t len, sv_personal_hit_fn hit, void *ctx);

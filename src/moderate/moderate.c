@@ -19,10 +19,24 @@ struct term {
 	uint8_t category, severity;
 };
 
+/* A combination: a word from list a and one from list b within window
+ * normalised bytes of each other ("immigrants ... are animals"), where
+ * neither word is unsafe alone. */
+struct combo {
+	size_t window;
+};
+
 struct sv_moderator {
 	struct sv_ac *ac;
-	size_t nterms, nallow; /* patterns: terms first, then allowed phrases */
-	struct term *terms;
+	/* patterns: terms first, then allowed phrases, then the combinations'
+	 * words */
+	size_t nterms, nallow, ncwords, ncombos;
+	struct term *terms; /* nterms, then one per combination */
+	struct combo *combos;
+	uint32_t *cword_combo; /* per combination word: its combination */
+	uint8_t *cword_side;   /* 0: list a, 1: list b */
+	size_t cword_maxlen;   /* the longest combination word, normalised */
+	size_t allow_maxlen;   /* the longest allowed phrase, normalised */
 	int max_severity[NAGES][SV_MODERATE_NCATEGORIES];
 };
 
@@ -46,6 +60,9 @@ void sv_moderate_free(struct sv_moderator *m)
 		return;
 	sv_moderate_ac_free(m->ac);
 	free(m->terms);
+	free(m->combos);
+	free(m->cword_combo);
+	free(m->cword_side);
 	free(m);
 }
 
@@ -108,16 +125,33 @@ static int load(struct sv_moderator *m, json_t *root, const char *name, struct s
 			m->max_severity[a][c] = json_is_integer(v) ? (int)json_integer_value(v) : 0;
 		}
 	}
+	json_t *combos = json_object_get(root, "combos");
+	if (combos && !json_is_array(combos))
+		return sv_err_set(err, "invalid_json", "combos", "%s: combos is not an array",
+		                  name);
 	size_t nt = json_array_size(terms), na = json_array_size(allow);
+	size_t nc = json_array_size(combos), nw = 0;
+	for (size_t i = 0; i < nc; i++) {
+		json_t *c = json_array_get(combos, i);
+		json_t *a = json_object_get(c, "a"), *b = json_object_get(c, "b");
+		if (!json_is_array(a) || !json_is_array(b))
+			return sv_err_set(err, "invalid_json", "combos",
+			                  "%s: combo %zu needs lists a and b", name, i);
+		nw += json_array_size(a) + json_array_size(b);
+	}
 	struct patterns p = {0};
 	struct sv_norm n;
 	sv_moderate_norm_init(&n);
 	int rc = -1;
-	m->terms = calloc(nt ? nt : 1, sizeof(*m->terms));
-	p.text = calloc(nt + na + 1, sizeof(*p.text));
-	p.run = calloc(nt + na + 1, sizeof(*p.run));
-	p.len = calloc(nt + na + 1, sizeof(*p.len));
-	if (!m->terms || !p.text || !p.run || !p.len) {
+	m->terms = calloc(nt + nc + 1, sizeof(*m->terms));
+	m->combos = calloc(nc + 1, sizeof(*m->combos));
+	m->cword_combo = calloc(nw + 1, sizeof(*m->cword_combo));
+	m->cword_side = calloc(nw + 1, sizeof(*m->cword_side));
+	p.text = calloc(nt + na + nw + 1, sizeof(*p.text));
+	p.run = calloc(nt + na + nw + 1, sizeof(*p.run));
+	p.len = calloc(nt + na + nw + 1, sizeof(*p.len));
+	if (!m->terms || !m->combos || !m->cword_combo || !m->cword_side || !p.text || !p.run ||
+	    !p.len) {
 		sv_err_set(err, "nomem", "", "out of memory");
 		goto out;
 	}
@@ -147,9 +181,49 @@ static int load(struct sv_moderator *m, json_t *root, const char *name, struct s
 		}
 		if (add_pattern(&p, phrase, &n, err))
 			goto out;
+		if (n.len > m->allow_maxlen)
+			m->allow_maxlen = n.len;
+	}
+	size_t w = 0;
+	for (size_t i = 0; i < nc; i++) {
+		json_t *c = json_array_get(combos, i);
+		const char *cat = json_string_value(json_object_get(c, "category"));
+		json_int_t sev = json_integer_value(json_object_get(c, "severity"));
+		json_int_t win = json_integer_value(json_object_get(c, "window"));
+		int ci = cat ? sv_moderate_category_parse(cat) : -1;
+		if (ci < 0 || sev < 1 || sev > 3 || win < 1) {
+			sv_err_set(err, "invalid_json", "combos",
+			           "%s: combo %zu needs a known category, severity 1 to 3 "
+			           "and a window",
+			           name, i);
+			goto out;
+		}
+		m->terms[nt + i] = (struct term){(uint8_t)ci, (uint8_t)sev};
+		m->combos[i].window = (size_t)win;
+		for (int side = 0; side < 2; side++) {
+			json_t *list = json_object_get(c, side ? "b" : "a");
+			for (size_t k = 0; k < json_array_size(list); k++) {
+				const char *word = json_string_value(json_array_get(list, k));
+				if (!word) {
+					sv_err_set(err, "invalid_json", "combos",
+					           "%s: combo %zu has a word that is not a string",
+					           name, i);
+					goto out;
+				}
+				if (add_pattern(&p, word, &n, err))
+					goto out;
+				if (n.len > m->cword_maxlen)
+					m->cword_maxlen = n.len;
+				m->cword_combo[w] = (uint32_t)i;
+				m->cword_side[w] = (uint8_t)side;
+				w++;
+			}
+		}
 	}
 	m->nterms = nt;
 	m->nallow = na;
+	m->ncwords = nw;
+	m->ncombos = nc;
 	m->ac = sv_moderate_ac_build(p.n, p.text, p.run, p.len);
 	if (!m->ac) {
 		sv_err_set(err, "nomem", "", "out of memory building the matcher");
@@ -243,22 +317,88 @@ static int scan(const struct sv_moderator *m, const struct sv_norm *n, struct hi
 		free(h.v);
 		return -1;
 	}
+	size_t allow_end = m->nterms + m->nallow;
+	bool any_cword = false;
 	for (size_t i = 0; i < h.n; i++) {
-		if (h.v[i].pattern >= m->nterms)
+		if (h.v[i].pattern >= m->nterms && h.v[i].pattern < allow_end)
 			continue;
+		/* Inside an allowed phrase: one ending with it or after, but no
+		 * further than the longest phrase reaches. */
 		bool inside = false;
-		for (size_t j = 0; j < h.n && !inside; j++)
-			inside = h.v[j].pattern >= m->nterms && h.v[j].start <= h.v[i].start &&
-			         h.v[i].end <= h.v[j].end;
-		if (inside)
+		size_t from = i;
+		while (from > 0 && h.v[from - 1].end == h.v[i].end)
+			from--;
+		for (size_t j = from;
+		     j < h.n && !inside && h.v[j].end <= h.v[i].start + m->allow_maxlen; j++)
+			inside = h.v[j].pattern >= m->nterms && h.v[j].pattern < allow_end &&
+			         h.v[j].start <= h.v[i].start && h.v[i].end <= h.v[j].end;
+		if (inside) {
+			h.v[i].pattern = UINT32_MAX; /* inside an allowed phrase */
 			continue;
+		}
+		if (h.v[i].pattern >= allow_end) {
+			any_cword = true;
+			continue;
+		}
 		if (hit_push(found, n->start[h.v[i].start], n->end[h.v[i].end - 1],
 		             h.v[i].pattern)) {
 			free(h.v);
 			return -1;
 		}
 	}
+	/* Combinations: a word of list a and one of list b, apart and close. */
+	for (size_t i = 0; any_cword && i < h.n; i++) {
+		if (h.v[i].pattern < allow_end || h.v[i].pattern == UINT32_MAX)
+			continue;
+		size_t wi = h.v[i].pattern - allow_end;
+		if (m->cword_side[wi] != 0)
+			continue;
+		uint32_t c = m->cword_combo[wi];
+		size_t st = SIZE_MAX, en = 0; /* every partner in reach, as one span */
+		/* Hits come in order of their ends: look only as far as the window
+		 * and the longest word reach. */
+		size_t reach = m->combos[c].window + m->cword_maxlen;
+		size_t from = i;
+		while (from > 0 && h.v[from - 1].end + reach >= h.v[i].start)
+			from--;
+		for (size_t j = from; j < h.n && h.v[j].end <= h.v[i].end + reach; j++) {
+			if (h.v[j].pattern < allow_end || h.v[j].pattern == UINT32_MAX)
+				continue;
+			size_t wj = h.v[j].pattern - allow_end;
+			if (m->cword_side[wj] != 1 || m->cword_combo[wj] != c)
+				continue;
+			const struct span *a = &h.v[i], *b = &h.v[j];
+			size_t gap;
+			if (a->end <= b->start)
+				gap = b->start - a->end;
+			else if (b->end <= a->start)
+				gap = a->start - b->end;
+			else
+				continue;
+			if (gap > m->combos[c].window)
+				continue;
+			size_t lo = a->start < b->start ? a->start : b->start;
+			size_t hi = a->end > b->end ? a->end : b->end;
+			st = lo < st ? lo : st;
+			en = hi > en ? hi : en;
+		}
+		if (en && hit_push(found, n->start[st], n->end[en - 1], m->nterms + c)) {
+			free(h.v);
+			return -1;
+		}
+	}
 	free(h.v);
+	return 0;
+}
+
+/* By start, the longest first. */
+static int span_order(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	if (x->end != y->end)
+		return x->end > y->end ? -1 : 1;
 	return 0;
 }
 
@@ -296,10 +436,31 @@ int sv_moderate_check(const struct sv_moderator *m, const char *text, size_t len
 		goto out;
 	if (sv_moderate_personal(text, len, on_personal, &found))
 		goto out;
+	/* A term inside a longer lexicon match of another category is part of
+	 * that phrase ("kill" in "kill myself", "cocktail" in "molotov
+	 * cocktail"): the longer one says what it is. */
+	if (found.n > 1)
+		qsort(found.v, found.n, sizeof(found.v[0]), span_order);
+	const struct span *widest = NULL; /* the first span reaching furthest */
+	for (size_t i = 0; i < found.n; i++) {
+		struct span *x = &found.v[i];
+		if (x->pattern == UINT32_MAX)
+			continue;
+		if (widest && widest->end >= x->end &&
+		    (widest->start < x->start || widest->end > x->end) &&
+		    m->terms[widest->pattern].category != m->terms[x->pattern].category) {
+			x->pattern = UINT32_MAX - 1; /* dropped */
+			continue;
+		}
+		if (!widest || x->end > widest->end)
+			widest = x;
+	}
 	/* The policy, into a bounded list of matches. */
 	struct sv_moderate_match all[SV_MODERATE_MAX_MATCHES * 2];
 	size_t nall = 0;
 	for (size_t i = 0; i < found.n; i++) {
+		if (found.v[i].pattern == UINT32_MAX - 1)
+			continue;
 		int c = SV_MODERATE_PERSONAL_DATA, sev = 2;
 		if (found.v[i].pattern != UINT32_MAX) {
 			c = m->terms[found.v[i].pattern].category;

@@ -2,8 +2,11 @@
  * moderate: a content-safety checker for children's text. It normalises the
  * text (Unicode compatibility forms, case, accents, look-alike letters,
  * leetspeak, spaced-out letters, stretched letters), matches it against an
- * embedded lexicon (data/<lang>/moderation.json) with whole-word matching and
- * innocent-phrase exceptions, finds personal data, and applies a per-age
+ * embedded lexicon (data/<lang>/moderation.json) with whole-word matching,
+ * innocent-phrase exceptions and word combinations (a group and an insult
+ * near each other), finds personal data (e-mail addresses, also written "name
+ * at example dot com", phone numbers, also in words, street addresses,
+ * postcodes, @handles), and applies a per-age
  * policy. A moderator is read-only after sv_moderate_new, so one may be
  * shared by any number of threads.
  */

@@ -128,7 +128,7 @@ static uint8_t classify(uint32_t cp)
 			return U_LETTER;
 		if (cp >= '0' && cp <= '9')
 			return U_DIGIT;
-		if (cp == '@' || cp == '$' || cp == '!' || cp == '|')
+		if (cp == '@' || cp == '$' || cp == '!' || cp == '|' || cp == '*')
 			return U_LEET;
 		return U_SEP;
 	}
@@ -238,9 +238,20 @@ static void read_leet(struct units *us, bool one_as_l, bool *used_one)
 			letter |= u[j].kind == U_LETTER;
 			j++;
 		}
+		/* A '*' masking letters inside a word ("f*ck", "sh**") stays as a
+		 * letter of its own that the lexicon spells, when the word has two
+		 * letters in a row; between single letters ("k*i*l*l") it joins. */
+		bool pair = false;
+		for (size_t k = i; k + 1 < j && !pair; k++)
+			pair = u[k].kind != U_LEET && u[k + 1].kind != U_LEET;
 		for (size_t k = i; k < j; k++) {
 			if (u[k].kind == U_LETTER)
 				continue;
+			if (u[k].cp == '*') {
+				bool inside = pair && k > i && (k + 1 < j || u[k - 1].cp == '*');
+				u[k].kind = inside ? U_LETTER : U_SEP;
+				continue;
+			}
 			uint32_t c = letter ? leet(u[k].cp, one_as_l) : 0;
 			if (u[k].cp == '!' && k + 1 == j)
 				c = 0;
@@ -263,11 +274,54 @@ static bool joiner(uint32_t c)
 
 /* Stage 3: three or more single letters in a row, each apart from the next
  * by one to three spacing characters, are one word spelled out. */
+/* A word cut by dots, dashes or underscores into short pieces, two or more
+ * of them single letters ("dr.u.n.k", "f-u-ck"), is one word. */
+static void join_pieces(struct units *us)
+{
+	struct unit *u = us->u;
+	size_t n = us->n, i = 0;
+	while (i < n) {
+		if (u[i].kind != U_LETTER) {
+			i++;
+			continue;
+		}
+		size_t j = i, pieces = 0, singles = 0, longest = 0;
+		bool ok = true;
+		while (j < n) {
+			size_t k = j;
+			while (k < n && u[k].kind == U_LETTER)
+				k++;
+			if (k == j) {
+				ok = false;
+				break;
+			}
+			pieces++;
+			singles += k - j == 1;
+			if (k - j > longest)
+				longest = k - j;
+			j = k;
+			if (j + 1 < n && u[j].kind == U_SEP &&
+			    (u[j].cp == '.' || u[j].cp == '-' || u[j].cp == '_' ||
+			     u[j].cp == '*') &&
+			    u[j + 1].kind == U_LETTER)
+				j++;
+			else
+				break;
+		}
+		if (ok && pieces >= 3 && singles >= 2 && longest <= 3)
+			for (size_t k = i; k < j; k++)
+				if (u[k].kind == U_SEP)
+					u[k].kind = U_DROP;
+		i = j > i ? j : i + 1;
+	}
+}
+
 static void join_letters(struct units *us, bool skip_article, bool *article)
 {
 	struct unit *u = us->u;
 	size_t n = us->n;
 	size_t i = 0;
+	join_pieces(us);
 	while (i < n) {
 		bool single = u[i].kind == U_LETTER && (i == 0 || u[i - 1].kind == U_SEP) &&
 		              (i + 1 == n || u[i + 1].kind == U_SEP);

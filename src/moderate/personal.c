@@ -1,7 +1,8 @@
 /*
- * Personal data a child should not put in a story: e-mail addresses, phone
- * numbers and street addresses, found in the original bytes (they are ASCII
- * shapes, and the offsets are then exact).
+ * Personal data a child should not put in a story: e-mail addresses (also
+ * disguised: "jo [at] example [dot] com"), phone numbers (also digit by digit
+ * or in words), street addresses, British postcodes and @handles, found in
+ * the original bytes (they are ASCII shapes, and the offsets are then exact).
  */
 #include "moderate/internal.h"
 
@@ -52,15 +53,33 @@ static bool email_at(const char *s, size_t len, size_t at, size_t *st, size_t *e
  * dashes, dots or parentheses, with a leading '+' allowed. Seven digits or
  * more, and one group of three or more, so years and counting ("1 2 3 4 5 6
  * 7") are not numbers. */
+/* Numbers one after another going up or down by one: counting. */
+static bool counting(const long *v, size_t n)
+{
+	if (n < 3)
+		return false;
+	bool up = true, down = true;
+	for (size_t i = 1; i < n; i++) {
+		up &= v[i] == v[i - 1] + 1;
+		down &= v[i] == v[i - 1] - 1;
+	}
+	return up || down;
+}
+
 static bool phone_at(const char *s, size_t len, size_t start, size_t *en)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t i = start, digits = 0, group = 0, best = 0, last_digit = 0, gap = 0;
+	size_t i = start, digits = 0, group = 0, best = 0, last_digit = 0, gap = 0, ngroups = 0;
+	long groups[16];
 	if (p[i] == '+' || p[i] == '(')
 		i++;
 	for (; i < len; i++) {
 		if (isdigit(p[i])) {
 			digits++;
+			if (group == 0 && ngroups < 16)
+				groups[ngroups++] = 0;
+			if (ngroups <= 16 && groups[ngroups - 1] < 100000)
+				groups[ngroups - 1] = groups[ngroups - 1] * 10 + (p[i] - '0');
 			group++;
 			if (group > best)
 				best = group;
@@ -75,7 +94,9 @@ static bool phone_at(const char *s, size_t len, size_t start, size_t *en)
 			break;
 		}
 	}
-	if (digits < 7 || digits > 15 || best < 3)
+	/* Digits one by one ("0 7 7 0 0 9 ...") make a number when there are
+	 * nine or more and they are not counting ("1 2 3 4 5 6 7 8 9 10"). */
+	if (digits < 7 || digits > 15 || (best < 3 && (digits < 9 || counting(groups, ngroups))))
 		return false;
 	if (last_digit + 1 < len && isalpha(p[last_digit + 1]))
 		return false;
@@ -140,8 +161,267 @@ static bool address_at(const char *s, size_t len, size_t start, size_t *en)
 	return false;
 }
 
+/* ---- e-mail addresses written to dodge a filter: "jake [at] example [dot]
+ * org", "tom at example dot com", "m i a @ example . com" ---- */
+
+enum { T_WORD, T_AT, T_DOT, T_BREAK };
+
+struct tok {
+	size_t s, e;
+	int kind;
+};
+
+static bool word_is(const unsigned char *p, size_t s, size_t e, const char *w)
+{
+	return e - s == strlen(w) && strncasecmp((const char *)p + s, w, e - s) == 0;
+}
+
+static bool tld(const unsigned char *p, size_t s, size_t e)
+{
+	static const char *const v[] = {"com", "org", "net", "edu", "gov", "io",   "co",
+	                                "uk",  "us",  "ca",  "au",  "de",  "info", "me"};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (word_is(p, s, e, v[i]))
+			return true;
+	return false;
+}
+
+static bool email_char(unsigned char c)
+{
+	return alnum(c) || c == '_' || c == '%' || c == '+' || c == '-';
+}
+
+/* The next token from *i: a word, "@" or "at", "." or "dot" (either maybe in
+ * brackets), or anything else, a break. Spaces are skipped. */
+static bool next_tok(const unsigned char *p, size_t len, size_t *i, struct tok *t)
+{
+	while (*i < len && (p[*i] == ' ' || p[*i] == '\t'))
+		(*i)++;
+	if (*i >= len)
+		return false;
+	size_t a = *i;
+	unsigned char c = p[a];
+	if (c == '[' || c == '(' || c == '{') { /* [at], (dot) */
+		size_t b = a + 1;
+		while (b < len && p[b] == ' ')
+			b++;
+		size_t ws = b;
+		while (b < len && isalpha(p[b]))
+			b++;
+		size_t we = b;
+		while (b < len && p[b] == ' ')
+			b++;
+		if (b < len && (p[b] == ']' || p[b] == ')' || p[b] == '}') &&
+		    (word_is(p, ws, we, "at") || word_is(p, ws, we, "dot"))) {
+			*t = (struct tok){a, b + 1, word_is(p, ws, we, "at") ? T_AT : T_DOT};
+			*i = b + 1;
+			return true;
+		}
+		*t = (struct tok){a, a + 1, T_BREAK};
+		*i = a + 1;
+		return true;
+	}
+	if (c == '@' || c == '.') {
+		*t = (struct tok){a, a + 1, c == '@' ? T_AT : T_DOT};
+		*i = a + 1;
+		return true;
+	}
+	if (email_char(c)) {
+		size_t b = a;
+		while (b < len && email_char(p[b]))
+			b++;
+		int kind = word_is(p, a, b, "at") ? T_AT : word_is(p, a, b, "dot") ? T_DOT : T_WORD;
+		*t = (struct tok){a, b, kind};
+		*i = b;
+		return true;
+	}
+	*t = (struct tok){a, a + 1, T_BREAK};
+	*i = a + 1;
+	return true;
+}
+
+static int disguised_emails(const char *s, size_t len, sv_personal_hit_fn hit, void *ctx)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	struct tok t[8]; /* a window of the last tokens */
+	size_t nt = 0, i = 0;
+	struct tok cur;
+	/* Local part: the word before "at", with single letters spelled out
+	 * before it; then the domain: words joined by dots, ending in a
+	 * top-level domain. */
+	while (next_tok(p, len, &i, &cur)) {
+		if (cur.kind != T_AT || nt == 0 || t[nt - 1].kind != T_WORD) {
+			if (nt == 8) {
+				memmove(t, t + 1, 7 * sizeof(t[0]));
+				nt--;
+			}
+			t[nt++] = cur;
+			continue;
+		}
+		size_t first = nt - 1;
+		while (first > 0 && t[first - 1].kind == T_WORD &&
+		       t[first - 1].e - t[first - 1].s == 1 && t[first].e - t[first].s == 1)
+			first--;
+		size_t start = t[first].s, j = i, end = 0, words = 0;
+		bool disguised = cur.s > t[nt - 1].e || cur.e - cur.s > 1;
+		/* "at" as a plain word needs a disguised dot too: "visit us at
+		 * example.com" is a web address, not someone's e-mail. */
+		bool at_word = p[cur.s] == 'a' || p[cur.s] == 'A', dot_disguised = false;
+		struct tok d;
+		size_t k = j;
+		for (;;) {
+			size_t before = k;
+			if (!next_tok(p, len, &k, &d) || d.kind != T_WORD)
+				break;
+			disguised |= d.s > before;
+			words++;
+			if (words >= 2 && tld(p, d.s, d.e))
+				end = d.e;
+			size_t k2 = k;
+			struct tok dot;
+			if (!next_tok(p, len, &k2, &dot) || dot.kind != T_DOT)
+				break;
+			disguised |= dot.s > k || dot.e - dot.s > 1;
+			dot_disguised |= dot.s > k || dot.e - dot.s > 1;
+			k = k2;
+		}
+		if (end && disguised && (!at_word || dot_disguised)) {
+			int rc = hit(start, end, ctx);
+			if (rc)
+				return rc;
+			i = end;
+			nt = 0;
+			continue;
+		}
+		if (nt == 8) {
+			memmove(t, t + 1, 7 * sizeof(t[0]));
+			nt--;
+		}
+		t[nt++] = cur;
+	}
+	return 0;
+}
+
+/* ---- a phone number in words: "zero seven seven zero ..." ---- */
+
+static int digit_word(const unsigned char *p, size_t s, size_t e)
+{
+	static const char *const w[] = {"zero", "one", "two",   "three", "four",
+	                                "five", "six", "seven", "eight", "nine"};
+	if (e - s > 6 || !strchr("zotfsenZOTFSEN", p[s]))
+		return -1;
+	for (int i = 0; i < 10; i++)
+		if (word_is(p, s, e, w[i]))
+			return i;
+	if (word_is(p, s, e, "oh") || word_is(p, s, e, "o") || word_is(p, s, e, "nought"))
+		return 0;
+	return -1;
+}
+
+static int phone_words(const char *s, size_t len, sv_personal_hit_fn hit, void *ctx)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	long v[16];
+	size_t n = 0, first = 0, last = 0, i = 0;
+	for (;;) {
+		/* the next word, with only spaces, commas or dashes before it */
+		size_t a = i;
+		bool joined = true;
+		while (a < len && !(isascii(p[a]) && isalpha(p[a]))) {
+			if (p[a] != ' ' && p[a] != ',' && p[a] != '-')
+				joined = false;
+			a++;
+		}
+		size_t b = word_end(p, len, a);
+		int d = a < len ? digit_word(p, a, b) : -1;
+		if (d < 0 || !joined) {
+			if (n >= 7 && !counting(v, n)) {
+				int rc = hit(first, last, ctx);
+				if (rc)
+					return rc;
+			}
+			n = 0;
+		}
+		if (a >= len)
+			return 0;
+		if (d >= 0) {
+			if (n == 0)
+				first = a;
+			if (n < 16)
+				v[n++] = d;
+			last = b;
+		}
+		i = b > a ? b : a + 1;
+	}
+}
+
+/* A social-media handle: "@name" starting a word, three or more letters,
+ * digits or underscores with a letter among them. */
+static bool handle_at(const unsigned char *p, size_t len, size_t at, size_t *en)
+{
+	if (at > 0 && (alnum(p[at - 1]) || p[at - 1] == '_'))
+		return false;
+	size_t i = at + 1;
+	bool letter = false;
+	while (i < len && (alnum(p[i]) || p[i] == '_')) {
+		letter |= isalpha(p[i]) != 0;
+		i++;
+	}
+	/* "@theme.call" is a reference in a template, not a handle */
+	if (i - at - 1 < 3 || !letter || (i + 1 < len && p[i] == '.' && alnum(p[i + 1])))
+		return false;
+	*en = i;
+	return true;
+}
+
+/* A British postcode in capitals: "LS99 9ZZ", "SW1A 1AA". */
+static bool postcode_at(const unsigned char *p, size_t len, size_t i, size_t *en)
+{
+	if (i > 0 && alnum(p[i - 1]))
+		return false;
+	size_t k = i, letters = 0;
+	while (k < len && isupper(p[k]) && letters < 3) {
+		k++;
+		letters++;
+	}
+	if (letters < 1 || letters > 2 || k >= len || !isdigit(p[k]))
+		return false;
+	k++;
+	if (k < len && (isdigit(p[k]) || isupper(p[k])))
+		k++;
+	if (k >= len || p[k] != ' ')
+		return false;
+	k++;
+	if (k + 3 > len || !isdigit(p[k]) || !isupper(p[k + 1]) || !isupper(p[k + 2]))
+		return false;
+	k += 3;
+	if (k < len && alnum(p[k]))
+		return false;
+	*en = k;
+	return true;
+}
+
 int sv_moderate_personal(const char *s, size_t len, sv_personal_hit_fn hit, void *ctx)
 {
+	int wrc = phone_words(s, len, hit, ctx);
+	if (wrc)
+		return wrc;
+	{
+		const unsigned char *q = (const unsigned char *)s;
+		for (size_t i = 0; i < len; i++) {
+			size_t en;
+			if ((q[i] == '@' && handle_at(q, len, i, &en)) ||
+			    (isupper(q[i]) && postcode_at(q, len, i, &en))) {
+				int rc = hit(i, en, ctx);
+				if (rc)
+					return rc;
+				i = en - 1;
+			}
+		}
+	}
+	int drc = disguised_emails(s, len, hit, ctx);
+	if (drc)
+		return drc;
 	const unsigned char *p = (const unsigned char *)s;
 	size_t skip_to = 0; /* past the last finding, so one thing is reported once */
 	for (size_t i = 0; i < len; i++) {

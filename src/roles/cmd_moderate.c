@@ -19,7 +19,8 @@ static const char usage[] =
     "Checks children's text for unsafe content. Reads lines on stdin and writes one\n"
     "JSON object per line: {\"allowed\",\"categories\",\"severity\",\"matches\":[{\"start\",\n"
     "\"end\",\"category\",\"severity\"}]}, offsets in bytes into the line.\n"
-    "  --age A        the reader's age group (default 3-5, the strictest)\n"
+    "  --age A        the reader's age group (default 3-5, the strictest; 6-8\n"
+    "                 with --eval)\n"
     "  --lang L       lexicon language (default en)\n"
     "  --eval FILE    read label<TAB>text[<TAB>category] lines (label safe or unsafe;\n"
     "                 the optional category names what an unsafe line should be\n"
@@ -210,7 +211,8 @@ int sv_roles_cmd_moderate(int argc, char **argv)
 		sv_roles_usage_error("moderate", "%s", err.message);
 		return 2;
 	}
-	rc = o.eval ? eval_file(m, o.eval, o.age) : check_lines(m, o.age);
+	/* A labelled set is written for one reader: 6-8 unless told. */
+	rc = o.eval ? eval_file(m, o.eval, o.age ? o.age : "6-8") : check_lines(m, o.age);
 	sv_moderate_free(m);
 	return rc;
 }

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import { BIN } from '../lib/server.mjs';
 
@@ -77,6 +78,18 @@ test('--eval prints precision, recall and false-positive rate', () => {
   assert.equal(Number(recall), 0.75);
   assert.equal(Number(fpr), 0);
   assert.match(r.stdout, /^violence\s+1\s+1\.000\s+1\.000/m);
+});
+
+test('the labelled evaluation set: recall >= 0.95, false positives <= 2% at 6-8', () => {
+  const file = fileURLToPath(new URL('../data/moderation-eval.tsv', import.meta.url));
+  const r = spawnSync(BIN, ['moderate', '--eval', file, '--age', '6-8'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const overall = r.stdout.split('\n').find((l) => l.startsWith('overall'));
+  assert.ok(overall, r.stdout);
+  const [, lines, , recall, fpr] = overall.trim().split(/\s+/);
+  assert.ok(Number(lines) > 700, r.stdout);
+  assert.ok(Number(recall) >= 0.95, `recall below 0.95:\n${r.stdout}`);
+  assert.ok(Number(fpr) <= 0.02, `false-positive rate above 0.02:\n${r.stdout}`);
 });
 
 test('bad usage is one line and exit 2', () => {
