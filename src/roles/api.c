@@ -62,6 +62,19 @@ static void create_story(void *ctx, const struct sv_http_request *req, struct sv
 		sv_http_error(res, 422, err.code, err.field, "%s", err.message);
 		return;
 	}
+	const char *field = NULL, *category = NULL;
+	rc = sv_roles_moderate_request(app, &p, &field, &category, &err);
+	if (rc < 0) {
+		sv_http_error(res, 503, "unavailable", NULL, "%s", err.message);
+		return;
+	}
+	if (rc == 1) { /* named, never echoed */
+		sv_http_json(res, 422,
+		             json_pack("{s:{s:s,s:s,s:s,s:s+}}", "error", "code", "unsafe_content",
+		                       "field", field, "category", category, "message", field,
+		                       " is not something we can put in a story for children"));
+		return;
+	}
 	json_t *params = sv_story_params_to_json(&p);
 	char *params_text = params ? json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(params);

@@ -126,7 +126,7 @@ int sv_roles_app_open(struct sv_app *app, const struct sv_roles_common *opts, st
 	if (sv_roles_image_provider(opts->image_provider, opts->comfyui_url, &app->remote, err) <
 	        0 ||
 	    sv_roles_text_open(app, opts, err) < 0 ||
-	    sv_roles_audio_open(app, opts, false, err) < 0)
+	    sv_roles_audio_open(app, opts, false, err) < 0 || sv_roles_moderate_open(app, err) < 0)
 		return -1;
 	return sv_store_subscribe(app->store, on_store_event, app, err);
 }
@@ -138,6 +138,7 @@ void sv_roles_app_close(struct sv_app *app)
 	sv_illustrate_remote_close(app->remote);
 	sv_roles_text_close(app);
 	sv_roles_audio_close(app);
+	sv_roles_moderate_close(app);
 	sv_story_catalog_free(app->catalog);
 	sv_metrics_free(app->metrics);
 	free(app->catalog_json);

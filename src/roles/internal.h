@@ -169,6 +169,7 @@ struct sv_app {
 	struct sv_roles_lm *lm;              /* --lm-model: the engine behind /v1/completions */
 	struct sv_textgen *textgen;          /* who writes the pages (--text-provider) */
 	bool audio;                          /* stories go on to the audio stage (not --no-audio) */
+	struct sv_moderator *moderator;      /* checks what a request brings */
 	struct sv_narrator *narrator;        /* when this process takes audio jobs */
 	int64_t lease_ms; /* how long a claimed job stays leased (default: SV_JOB_LEASE_MS) */
 	/* Fault injection for the tests: a pause between storing a story's pages
@@ -176,6 +177,14 @@ struct sv_app {
 	long fault_delay_ms;
 };
 
+/* The moderator of the story role (moderation.c). */
+int sv_roles_moderate_open(struct sv_app *app, struct sv_err *err);
+void sv_roles_moderate_close(struct sv_app *app);
+/* Checks the free text of validated parameters for their age group: 0 when
+ * all is fine, 1 with *field and *category (static strings) for the first
+ * that is not, -1 with err filled. */
+int sv_roles_moderate_request(const struct sv_app *app, const struct sv_story_params *p,
+                              const char **field, const char **category, struct sv_err *err);
 /* Handles one of the narration options: 0 taken, 2 after a one-line usage
  * error, -1 when ch is not one of them. */
 int sv_roles_audio_option(const char *cmd, int ch, struct sv_roles_common *c);

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
-import { BIN } from '../lib/server.mjs';
+import { BIN, loadCatalog, Server, storyParams } from '../lib/server.mjs';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'sv-moderate-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -98,5 +98,33 @@ test('bad usage is one line and exit 2', () => {
     assert.equal(r.status, 2, args.join(' '));
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.match(r.stderr, /storyverse moderate/);
+  }
+});
+
+test('the story role refuses unsafe words in what a request brings, naming the field and category', async () => {
+  const catalog = loadCatalog();
+  const server = await new Server().start();
+  try {
+    const base = storyParams(catalog, 0);
+    const cases = [
+      [{ ...base, child_name: 'Shithead' }, 'child_name', 'profanity'],
+      [{ ...base, custom: { name: 'Zog', species: 'dragon', traits: ['kind', 'drunk'] } }, 'custom.traits', 'drugs'],
+      [{ ...base, custom: { name: 'Killer', species: 'dragon', traits: ['kind'] } }, 'custom.name', 'violence'],
+    ];
+    for (const [body, field, category] of cases) {
+      const r = await server.request('POST', '/api/v1/stories', { body });
+      assert.equal(r.status, 422, r.text);
+      assert.equal(r.json.error.code, 'unsafe_content');
+      assert.equal(r.json.error.field, field);
+      assert.equal(r.json.error.category, category);
+      for (const word of ['Shithead', 'drunk', 'Killer']) assert.ok(!r.text.includes(word), 'the text is not echoed');
+    }
+    // Nothing was stored; an ordinary request still goes through.
+    assert.equal((await server.request('GET', '/api/v1/stories')).json.stories.length, 0);
+    const ok = await server.request('POST', '/api/v1/stories', { body: { ...base, child_name: 'Mia', custom: { name: 'Zog', species: 'baby dragon', traits: ['shy', 'kind'] } } });
+    assert.equal(ok.status, 202, ok.text);
+  } finally {
+    await server.stop();
+    server.cleanup();
   }
 });
