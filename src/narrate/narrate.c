@@ -279,10 +279,11 @@ static int put(sv_narrate_sink sink, void *ctx, const char *name, const char *ty
 	return sink(ctx, name, type, b->data ? b->data : "", b->len, err);
 }
 
-/* Reads page i, hands its files to the sink and adds it to the story's audio. */
+/* Reads page i (its chapter title given), hands its files to the sink and
+ * adds it to the story's audio. */
 static int narrate_page(struct sv_narrator *n, const struct voices *v, int pace, json_t *page,
-                        size_t i, uint64_t seed, struct sv_pcm *story, sv_narrate_sink sink,
-                        void *ctx, struct sv_err *err)
+                        size_t i, const char *title, uint64_t seed, struct sv_pcm *story,
+                        sv_narrate_sink sink, void *ctx, struct sv_err *err)
 {
 	const char *mood =
 	    json_string_value(json_object_get(json_object_get(page, "scene"), "mood"));
@@ -293,8 +294,6 @@ static int narrate_page(struct sv_narrator *n, const struct voices *v, int pace,
 	char name[48], timings[48];
 	snprintf(name, sizeof name, "audio/page-%02zu.opus", i + 1);
 	snprintf(timings, sizeof timings, "audio/page-%02zu.timings.json", i + 1);
-	char title[32];
-	snprintf(title, sizeof title, "Page %zu", i + 1);
 	struct sv_chapter whole = {0, title};
 	struct sv_buf opus;
 	sv_buf_init(&opus);
@@ -361,8 +360,8 @@ int sv_narrate_story(struct sv_narrator *n, json_t *story, sv_narrate_sink sink,
 	for (size_t i = 0; rc == 0 && i < npages; i++) {
 		snprintf(titles[i], sizeof titles[i], "Page %zu", i + 1);
 		ch[i] = (struct sv_chapter){all.n, titles[i]};
-		rc = narrate_page(n, &v, pace, json_array_get(pages, i), i, seed, &all, sink, ctx,
-		                  err);
+		rc = narrate_page(n, &v, pace, json_array_get(pages, i), i, titles[i], seed, &all,
+		                  sink, ctx, err);
 	}
 	if (rc == 0)
 		rc = narrate_whole(n, story, &all, ch, npages, sink, ctx, err);
