@@ -158,5 +158,19 @@ printf '%-52s %13sx\n' "  whole pipeline, flite" "$(rtf pipeline provider=flite)
 printf '%-52s %14s\n' "narration goal (>= ${GOAL_NARRATE_RTF}x real time, whole pipeline)" \
 	"$(awk -v r="$(rtf pipeline provider=espeak-ng)" -v g="$GOAL_NARRATE_RTF" 'BEGIN { print (r >= g ? "met" : "missed") }')"
 
+# Moderation, on one core: MB/s over story pages (as the text worker checks
+# them) and over a whole book at once.
+MODERATE_BIN=${STORYVERSE_MODERATE_BENCH:-build/bench/storyverse-moderate-bench}
+GOAL_MODERATE_MBPS=20
+taskset -c 0 "$MODERATE_BIN" --stories "${BENCH_MODERATE_STORIES:-16}" >"$tmp/moderate.txt"
+field() { awk -v k="$1" -v kind="$2" -v f="$3" '$1 == k && $2 == "kind=" kind { for (i = 3; i <= NF; i++) if (index($i, f "=") == 1) { sub(f "=", "", $i); print $i } }' "$tmp/moderate.txt"; }
+printf '%-52s %14s\n' "moderation, one core (MB/s)" ""
+printf '%-52s %14s\n' "  check, page by page" "$(field check pages mbps)"
+printf '%-52s %14s\n' "  check, a whole book as one text" "$(field check book mbps)"
+printf '%-52s %12sus\n' "  one whole book" "$(field check book us_per_book)"
+printf '%-52s %14s\n' "  soften and check, page by page (ages 3-5)" "$(field soften pages mbps)"
+printf '%-52s %14s\n' "moderation goal (>= ${GOAL_MODERATE_MBPS} MB/s, page by page)" \
+	"$(awk -v r="$(field check pages mbps)" -v g="$GOAL_MODERATE_MBPS" 'BEGIN { print (r >= g ? "met" : "missed") }')"
+
 # The language model engine: its own table (bench/lm.sh).
 bench/lm.sh

@@ -23,6 +23,7 @@ static const struct command {
     {"sheet", sv_roles_cmd_sheet, "draw a character's sheet: every expression"},
     {"lm", sv_roles_cmd_lm, "run a language model: generate, bench, quantize"},
     {"moderate", sv_roles_cmd_moderate, "check children's text for unsafe content"},
+    {"review", sv_roles_cmd_review, "stories held by moderation: list, approve, reject"},
     {"eval", sv_roles_cmd_eval, "measure how a sample of stories reads, per age band"},
 };
 

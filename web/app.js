@@ -66,7 +66,16 @@
 		generating: 'Writing your story…',
 		ready: 'Your story is ready!',
 		failed: 'Oh no, this story could not be written.',
+		review: 'A grown-up is reading this story before it is shared. Look for it in your stories later.',
+		rejected: 'This story was not approved, so it will not be shown. Try different choices?',
 		opening: 'Opening the story…',
+	};
+
+	/* What the list calls a story that has no title to show. */
+	const UNTITLED = {
+		failed: 'A story that could not be written',
+		review: 'A story a grown-up is checking',
+		rejected: 'A story that was not approved',
 	};
 
 	/* The little badge beside each story in the list. */
@@ -75,6 +84,8 @@
 		generating: 'writing',
 		ready: 'ready',
 		failed: 'not written',
+		review: 'being checked',
+		rejected: 'not approved',
 	};
 
 	/* Which catalog list fills each of the simple choices. */
@@ -592,6 +603,9 @@
 		});
 		source.addEventListener('ready', settle);
 		source.addEventListener('failed', settle);
+		source.addEventListener('rejected', settle);
+		/* A person reads it first: that may take a while, so stop following. */
+		source.addEventListener('review', settle);
 		source.onerror = settle;
 	}
 
@@ -620,6 +634,12 @@
 			if (s && s.status === 'ready') {
 				setStatus('ready');
 				showStory(s);
+				refreshList();
+				return;
+			}
+			if (s && (s.status === 'review' || s.status === 'rejected')) {
+				setStatus(s.status);
+				resetNextEpisode();
 				refreshList();
 				return;
 			}
@@ -886,8 +906,7 @@
 	/* ---- earlier stories ---- */
 
 	function storyItem(s) {
-		const title = s.title ||
-			(s.status === 'failed' ? 'A story that could not be written' : 'A story being written…');
+		const title = s.title || UNTITLED[s.status] || 'A story being written…';
 		const button = (label, action, className) =>
 			el('button', {
 				type: 'button',

@@ -23,6 +23,8 @@ struct sv_norm {
 	/* A '1' was read as 'i', or spelled-out letters began with "a" or "i"
 	 * ("a g u n"): worth a second pass reading the other way. */
 	bool used_one;
+	void *units; /* the decoded code points, kept for the next call */
+	size_t units_cap;
 };
 
 void sv_moderate_norm_init(struct sv_norm *n);

@@ -10,9 +10,10 @@
 #include <string.h>
 
 struct sv_ac {
-	uint8_t cls[256]; /* byte -> class; 0 for bytes in no pattern */
-	size_t ncls;      /* classes, 0 included */
-	int32_t *delta;   /* [state * ncls + class] -> state */
+	uint8_t cls[256];  /* byte -> class; 0 for bytes in no pattern */
+	size_t ncls;       /* classes, 0 included */
+	int32_t *delta;    /* [state * ncls + class] -> state, while building */
+	uint16_t *delta16; /* the same, when every state fits in 16 bits (half the cache) */
 	size_t nstates;
 	uint32_t *out_off; /* [state], into out: the patterns ending here */
 	uint32_t *out_len; /* [state] */
@@ -27,6 +28,7 @@ void sv_moderate_ac_free(struct sv_ac *ac)
 	if (!ac)
 		return;
 	free(ac->delta);
+	free(ac->delta16);
 	free(ac->out_off);
 	free(ac->out_len);
 	free(ac->out);
@@ -36,6 +38,48 @@ void sv_moderate_ac_free(struct sv_ac *ac)
 	free(ac->prun);
 	free(ac->plen);
 	free(ac);
+}
+
+/* Numbers the states breadth first, root first: text spends most of its
+ * steps in shallow states, which then share cache lines. bfs holds every
+ * state but the root, in breadth-first order. */
+static int renumber(struct sv_ac *ac, const uint32_t *bfs, size_t nbfs)
+{
+	size_t n = ac->nstates, ncls = ac->ncls;
+	uint32_t *id = malloc(n * sizeof(*id));
+	int32_t *delta = malloc(n * ncls * sizeof(*delta));
+	uint32_t *off = malloc(n * sizeof(*off)), *cnt = malloc(n * sizeof(*cnt));
+	if (!id || !delta || !off || !cnt || nbfs + 1 != n) {
+		free(id);
+		free(delta);
+		free(off);
+		free(cnt);
+		return -1;
+	}
+	id[0] = 0;
+	for (size_t k = 0; k < nbfs; k++)
+		id[bfs[k]] = (uint32_t)(k + 1);
+	for (size_t old = 0; old < n; old++) {
+		size_t to = id[old];
+		for (size_t c = 0; c < ncls; c++)
+			delta[to * ncls + c] = (int32_t)id[ac->delta[old * ncls + c]];
+		off[to] = ac->out_off[old];
+		cnt[to] = ac->out_len[old];
+	}
+	free(id);
+	free(ac->delta);
+	free(ac->out_off);
+	free(ac->out_len);
+	ac->delta = delta;
+	if (n <= UINT16_MAX + 1 && (ac->delta16 = malloc(n * ncls * sizeof(*ac->delta16)))) {
+		for (size_t k = 0; k < n * ncls; k++)
+			ac->delta16[k] = (uint16_t)delta[k];
+		free(ac->delta);
+		ac->delta = NULL;
+	}
+	ac->out_off = off;
+	ac->out_len = cnt;
+	return 0;
 }
 
 struct sv_ac *sv_moderate_ac_build(size_t npat, char *const *text, uint8_t *const *run,
@@ -158,8 +202,11 @@ struct sv_ac *sv_moderate_ac_build(size_t npat, char *const *text, uint8_t *cons
 	}
 	free(fail_link);
 	free(ends);
-	free(queue);
 	free(term_state);
+	int rc = renumber(ac, queue, qt);
+	free(queue);
+	if (rc < 0)
+		goto fail;
 	return ac;
 fail:
 	sv_moderate_ac_free(ac);
@@ -183,10 +230,12 @@ int sv_moderate_ac_scan(const struct sv_ac *ac, const struct sv_norm *n, sv_ac_h
 {
 	const unsigned char *t = (const unsigned char *)n->text;
 	const int32_t *delta = ac->delta;
+	const uint16_t *delta16 = ac->delta16;
 	const size_t ncls = ac->ncls;
 	int32_t s = 0;
 	for (size_t i = 0; i < n->len; i++) {
-		s = delta[(size_t)s * ncls + ac->cls[t[i]]];
+		size_t at = (size_t)s * ncls + ac->cls[t[i]];
+		s = delta16 ? delta16[at] : delta[at];
 		uint32_t cnt = ac->out_len[s];
 		if (!cnt)
 			continue;

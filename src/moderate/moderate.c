@@ -6,6 +6,9 @@
 
 #include "moderate/internal.h"
 
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +20,8 @@ static const char *const category_names[SV_MODERATE_NCATEGORIES] = {
 
 struct term {
 	uint8_t category, severity;
+	char *gentle; /* a softer word to put in its place, or NULL */
+	bool joined;  /* a phrase's words run together, for letters spelled out */
 };
 
 /* A combination: a word from list a and one from list b within window
@@ -24,6 +29,7 @@ struct term {
  * neither word is unsafe alone. */
 struct combo {
 	size_t window;
+	bool ordered; /* the word of list a must come first ("kicked the puppy") */
 };
 
 struct sv_moderator {
@@ -36,6 +42,7 @@ struct sv_moderator {
 	uint32_t *cword_combo; /* per combination word: its combination */
 	uint8_t *cword_side;   /* 0: list a, 1: list b */
 	size_t cword_maxlen;   /* the longest combination word, normalised */
+	size_t masked;         /* the term that stands for a masked swear word ("f***") */
 	size_t allow_maxlen;   /* the longest allowed phrase, normalised */
 	int max_severity[NAGES][SV_MODERATE_NCATEGORIES];
 };
@@ -59,6 +66,8 @@ void sv_moderate_free(struct sv_moderator *m)
 	if (!m)
 		return;
 	sv_moderate_ac_free(m->ac);
+	for (size_t i = 0; m->terms && i < m->nterms; i++)
+		free(m->terms[i].gentle);
 	free(m->terms);
 	free(m->combos);
 	free(m->cword_combo);
@@ -108,6 +117,149 @@ static int add_pattern(struct patterns *p, const char *s, struct sv_norm *n, str
 	return 0;
 }
 
+/* A term's softer word: a short phrase of letters and spaces, or none. */
+static int load_gentle(struct term *t, const json_t *entry, const char *name, struct sv_err *err)
+{
+	const json_t *g = json_object_get(entry, "gentle");
+	if (!g)
+		return 0;
+	const char *s = json_string_value(g);
+	size_t len = s ? strlen(s) : 0;
+	bool ok = len > 0 && len <= 32;
+	for (size_t i = 0; ok && i < len; i++)
+		ok = (s[i] >= 'a' && s[i] <= 'z') || s[i] == ' ';
+	if (!ok)
+		return sv_err_set(err, "invalid_json", "terms",
+		                  "%s: a gentle word must be 1 to 32 lowercase letters and spaces",
+		                  name);
+	if (t->severity != 1)
+		return sv_err_set(err, "invalid_json", "terms",
+		                  "%s: only a mild term may have a gentle word ('%s')", name, s);
+	t->gentle = strdup(s);
+	return t->gentle ? 0 : sv_err_set(err, "nomem", "", "out of memory");
+}
+
+/* ---- verbs: a base word and its regular forms ---- */
+
+#define NFORMS   4 /* stab, stabs, stabbed, stabbing */
+#define VERB_MAX 32
+
+static bool vowel(char c)
+{
+	return strchr("aeiou", c) != NULL;
+}
+
+/* A short word ending consonant-vowel-consonant doubles its last letter
+ * before -ed and -ing ("stab" -> "stabbed"). */
+static bool doubles(const char *w, size_t n)
+{
+	return n >= 3 && n <= 4 && !vowel(w[n - 1]) && !strchr("wxy", w[n - 1]) &&
+	       vowel(w[n - 2]) && !vowel(w[n - 3]);
+}
+
+/* The regular forms of an English verb: base, -s, -ed, -ing. */
+static void inflect(const char *w, char forms[NFORMS][VERB_MAX + 8])
+{
+	size_t n = strlen(w);
+	char last = w[n - 1];
+	bool e = last == 'e', y = last == 'y' && n > 1 && !vowel(w[n - 2]);
+	bool sibilant = strchr("sxz", last) ||
+	                (n > 1 && (strcmp(w + n - 2, "ch") == 0 || strcmp(w + n - 2, "sh") == 0));
+	int stem = (int)n;
+	snprintf(forms[0], sizeof forms[0], "%s", w);
+	if (y)
+		snprintf(forms[1], sizeof forms[1], "%.*sies", stem - 1, w);
+	else
+		snprintf(forms[1], sizeof forms[1], "%s%s", w, sibilant ? "es" : "s");
+	if (e)
+		snprintf(forms[2], sizeof forms[2], "%sd", w);
+	else if (y)
+		snprintf(forms[2], sizeof forms[2], "%.*sied", stem - 1, w);
+	else if (doubles(w, n))
+		snprintf(forms[2], sizeof forms[2], "%s%ced", w, last);
+	else
+		snprintf(forms[2], sizeof forms[2], "%sed", w);
+	if (e && n > 2 && w[n - 2] == 'i')
+		snprintf(forms[3], sizeof forms[3], "%.*sying", stem - 2, w);
+	else if (e && n > 2 && w[n - 2] != 'e')
+		snprintf(forms[3], sizeof forms[3], "%.*sing", stem - 1, w);
+	else if (doubles(w, n))
+		snprintf(forms[3], sizeof forms[3], "%s%cing", w, last);
+	else
+		snprintf(forms[3], sizeof forms[3], "%sing", w);
+}
+
+/* "verbs": [{"category","severity","words":[...]}]: each word with its
+ * regular forms, as terms. */
+static int add_verbs(struct sv_moderator *m, const json_t *verbs, const char *name,
+                     struct patterns *p, struct sv_norm *n, struct sv_err *err)
+{
+	size_t i;
+	const json_t *v;
+	json_array_foreach(verbs, i, v)
+	{
+		const char *cat = json_string_value(json_object_get(v, "category"));
+		json_int_t sev = json_integer_value(json_object_get(v, "severity"));
+		int c = cat ? sv_moderate_category_parse(cat) : -1;
+		if (c < 0 || sev < 1 || sev > 3)
+			return sv_err_set(
+			    err, "invalid_json", "verbs",
+			    "%s: verbs %zu needs a known category and severity 1 to 3", name, i);
+		size_t k;
+		const json_t *word;
+		json_array_foreach(json_object_get(v, "words"), k, word)
+		{
+			const char *w = json_string_value(word);
+			size_t len = w ? strlen(w) : 0;
+			bool ok = len >= 2 && len <= VERB_MAX;
+			for (size_t q = 0; ok && q < len; q++)
+				ok = w[q] >= 'a' && w[q] <= 'z';
+			if (!ok)
+				return sv_err_set(err, "invalid_json", "verbs",
+				                  "%s: a verb must be 2 to %d lowercase letters",
+				                  name, VERB_MAX);
+			char forms[NFORMS][VERB_MAX + 8];
+			inflect(w, forms);
+			for (int f = 0; f < NFORMS; f++) {
+				m->terms[m->nterms++] =
+				    (struct term){(uint8_t)c, (uint8_t)sev, NULL, false};
+				if (add_pattern(p, forms[f], n, err))
+					return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Letters spelled out one by one lose the spaces between words too ("b e a
+ * t h i m u p" reads "beathimup"): every phrase of the lexicon is also a
+ * pattern with its words run together, which counts only where the original
+ * text was spelled out (see spelled_out). Appended after the terms. */
+#define JOINED_MIN 6 /* shorter run-together phrases are too like real words */
+
+static int add_joined(struct sv_moderator *m, const json_t *terms, struct patterns *p,
+                      struct sv_norm *n, struct sv_err *err)
+{
+	size_t nt = m->nterms, k = nt;
+	for (size_t i = 0; i < nt; i++) {
+		const char *term =
+		    json_string_value(json_object_get(json_array_get(terms, i), "term"));
+		char joined[128];
+		size_t len = 0;
+		for (const char *c = term; *c && len + 1 < sizeof joined; c++)
+			if (*c != ' ')
+				joined[len++] = *c;
+		joined[len] = '\0';
+		if (!strchr(term, ' ') || len < JOINED_MIN)
+			continue;
+		m->terms[k] = (struct term){m->terms[i].category, m->terms[i].severity, NULL, true};
+		m->nterms = ++k;
+		if (add_pattern(p, joined, n, err))
+			return -1;
+	}
+	return 0;
+}
+
 static int load(struct sv_moderator *m, json_t *root, const char *name, struct sv_err *err)
 {
 	json_t *terms = json_object_get(root, "terms");
@@ -139,17 +291,23 @@ static int load(struct sv_moderator *m, json_t *root, const char *name, struct s
 			                  "%s: combo %zu needs lists a and b", name, i);
 		nw += json_array_size(a) + json_array_size(b);
 	}
+	json_t *verbs = json_object_get(root, "verbs");
+	if (verbs && !json_is_array(verbs))
+		return sv_err_set(err, "invalid_json", "verbs", "%s: verbs is not an array", name);
+	size_t nv = 0; /* every verb's forms */
+	for (size_t i = 0; i < json_array_size(verbs); i++)
+		nv += NFORMS * json_array_size(json_object_get(json_array_get(verbs, i), "words"));
 	struct patterns p = {0};
 	struct sv_norm n;
 	sv_moderate_norm_init(&n);
 	int rc = -1;
-	m->terms = calloc(nt + nc + 1, sizeof(*m->terms));
+	m->terms = calloc(2 * nt + nv + nc + 2, sizeof(*m->terms));
 	m->combos = calloc(nc + 1, sizeof(*m->combos));
 	m->cword_combo = calloc(nw + 1, sizeof(*m->cword_combo));
 	m->cword_side = calloc(nw + 1, sizeof(*m->cword_side));
-	p.text = calloc(nt + na + nw + 1, sizeof(*p.text));
-	p.run = calloc(nt + na + nw + 1, sizeof(*p.run));
-	p.len = calloc(nt + na + nw + 1, sizeof(*p.len));
+	p.text = calloc(2 * nt + nv + na + nw + 1, sizeof(*p.text));
+	p.run = calloc(2 * nt + nv + na + nw + 1, sizeof(*p.run));
+	p.len = calloc(2 * nt + nv + na + nw + 1, sizeof(*p.len));
 	if (!m->terms || !m->combos || !m->cword_combo || !m->cword_side || !p.text || !p.run ||
 	    !p.len) {
 		sv_err_set(err, "nomem", "", "out of memory");
@@ -168,10 +326,14 @@ static int load(struct sv_moderator *m, json_t *root, const char *name, struct s
 			           name, i);
 			goto out;
 		}
-		m->terms[i] = (struct term){(uint8_t)c, (uint8_t)sev};
-		if (add_pattern(&p, term, &n, err))
+		m->terms[i] = (struct term){(uint8_t)c, (uint8_t)sev, NULL, false};
+		m->nterms = i + 1; /* so that sv_moderate_free frees what is set */
+		if (add_pattern(&p, term, &n, err) || load_gentle(&m->terms[i], t, name, err))
 			goto out;
 	}
+	if (add_joined(m, terms, &p, &n, err) < 0 || add_verbs(m, verbs, name, &p, &n, err) < 0)
+		goto out;
+	size_t nterms = m->nterms;
 	for (size_t i = 0; i < na; i++) {
 		const char *phrase = json_string_value(json_array_get(allow, i));
 		if (!phrase) {
@@ -198,8 +360,9 @@ static int load(struct sv_moderator *m, json_t *root, const char *name, struct s
 			           name, i);
 			goto out;
 		}
-		m->terms[nt + i] = (struct term){(uint8_t)ci, (uint8_t)sev};
+		m->terms[nterms + i] = (struct term){(uint8_t)ci, (uint8_t)sev, NULL, false};
 		m->combos[i].window = (size_t)win;
+		m->combos[i].ordered = json_is_true(json_object_get(c, "ordered"));
 		for (int side = 0; side < 2; side++) {
 			json_t *list = json_object_get(c, side ? "b" : "a");
 			for (size_t k = 0; k < json_array_size(list); k++) {
@@ -220,7 +383,8 @@ static int load(struct sv_moderator *m, json_t *root, const char *name, struct s
 			}
 		}
 	}
-	m->nterms = nt;
+	m->masked = nterms + nc; /* after the combinations' terms */
+	m->terms[m->masked] = (struct term){SV_MODERATE_PROFANITY, 2, NULL, false};
 	m->nallow = na;
 	m->ncwords = nw;
 	m->ncombos = nc;
@@ -234,6 +398,21 @@ out:
 	patterns_free(&p);
 	sv_moderate_norm_free(&n);
 	return rc;
+}
+
+/* A gentle word the strictest policy refuses would soften nothing. */
+static int gentle_words_pass(const struct sv_moderator *m, const char *name, struct sv_err *err)
+{
+	for (size_t i = 0; i < m->nterms; i++) {
+		const char *g = m->terms[i].gentle;
+		struct sv_moderate_result r;
+		if (g && sv_moderate_check(m, g, strlen(g), NULL, &r, err) < 0)
+			return -1;
+		if (g && !r.allowed)
+			return sv_err_set(err, "invalid_json", "terms",
+			                  "%s: the gentle word '%s' is itself refused", name, g);
+	}
+	return 0;
 }
 
 struct sv_moderator *sv_moderate_new(const char *lang, struct sv_err *err)
@@ -263,6 +442,8 @@ struct sv_moderator *sv_moderate_new(const char *lang, struct sv_err *err)
 	}
 	int rc = load(m, root, name, err);
 	json_decref(root);
+	if (rc == 0)
+		rc = gentle_words_pass(m, name, err);
 	if (rc) {
 		sv_moderate_free(m);
 		return NULL;
@@ -310,7 +491,28 @@ static int on_personal(size_t start, size_t end, void *ctx)
 
 /* Scans one normalised form; appends the term hits not inside an allowed
  * phrase, mapped to original offsets, to found. */
-static int scan(const struct sv_moderator *m, const struct sv_norm *n, struct hits *found)
+/* Whether the original bytes [s, e) were spelled out: letters apart, with
+ * spaces, dots, dashes, underscores or zero-width characters between them. */
+static bool spelled_out(const char *text, size_t s, size_t e)
+{
+	for (size_t i = s; i < e; i++)
+		if (strchr(" .-_*", text[i]) || (unsigned char)text[i] == 0xe2)
+			return true;
+	return false;
+}
+
+/* Whether original bytes [s, e) cross a clause: a doer and whom it is done
+ * to belong to one ("Max's tummy hurt, so Mum ..." is two). */
+static bool crosses_clause(const char *text, size_t s, size_t e)
+{
+	for (size_t i = s; i < e; i++)
+		if (strchr(".,;:!?\"()", text[i]))
+			return true;
+	return false;
+}
+
+static int scan(const struct sv_moderator *m, const char *text, const struct sv_norm *n,
+                struct hits *found)
 {
 	struct hits h = {0};
 	if (sv_moderate_ac_scan(m->ac, n, on_hit, &h)) {
@@ -340,6 +542,9 @@ static int scan(const struct sv_moderator *m, const struct sv_norm *n, struct hi
 			any_cword = true;
 			continue;
 		}
+		if (m->terms[h.v[i].pattern].joined &&
+		    !spelled_out(text, n->start[h.v[i].start], n->end[h.v[i].end - 1]))
+			continue;
 		if (hit_push(found, n->start[h.v[i].start], n->end[h.v[i].end - 1],
 		             h.v[i].pattern)) {
 			free(h.v);
@@ -371,11 +576,13 @@ static int scan(const struct sv_moderator *m, const struct sv_norm *n, struct hi
 			size_t gap;
 			if (a->end <= b->start)
 				gap = b->start - a->end;
-			else if (b->end <= a->start)
+			else if (b->end <= a->start && !m->combos[c].ordered)
 				gap = a->start - b->end;
 			else
 				continue;
-			if (gap > m->combos[c].window)
+			if (gap > m->combos[c].window ||
+			    (m->combos[c].ordered &&
+			     crosses_clause(text, n->end[a->end - 1], n->start[b->start])))
 				continue;
 			size_t lo = a->start < b->start ? a->start : b->start;
 			size_t hi = a->end > b->end ? a->end : b->end;
@@ -389,6 +596,70 @@ static int scan(const struct sv_moderator *m, const struct sv_norm *n, struct hi
 	}
 	free(h.v);
 	return 0;
+}
+
+/* A swear word with its letters masked, "f***", "s**t", "b*****": a
+ * letter swear words start with, then at least two masking characters. */
+static int masked_swears(const struct sv_moderator *m, const char *text, size_t len,
+                         struct hits *found)
+{
+	if (!memchr(text, '*', len) && !memchr(text, '#', len))
+		return 0;
+	for (size_t i = 0; i + 2 < len; i++) {
+		bool start = i == 0 || !isalnum((unsigned char)text[i - 1]);
+		if (!start || !strchr("fFsScCbBdDpPwWaA", text[i]))
+			continue;
+		size_t j = i + 1;
+		while (j < len && isalpha((unsigned char)text[j]) && j - i < 3)
+			j++;
+		size_t stars = 0;
+		while (j < len && (text[j] == '*' || text[j] == '#')) {
+			j++;
+			stars++;
+		}
+		while (j < len && isalpha((unsigned char)text[j]))
+			j++;
+		if (stars >= 2 && (j == len || !isalnum((unsigned char)text[j])) &&
+		    hit_push(found, i, j, m->masked))
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- scratch space: one normalised text per thread, kept between calls ---- */
+
+#define SCRATCH_KEEP ((size_t)1 << 20) /* a text larger than this gives its room back */
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static bool scratch_ok;
+
+static void scratch_free(void *p)
+{
+	sv_moderate_norm_free(p);
+	free(p);
+}
+
+static void scratch_init(void)
+{
+	scratch_ok = pthread_key_create(&scratch_key, scratch_free) == 0;
+}
+
+/* This thread's normalised text, or NULL (the caller uses one of its own). */
+static struct sv_norm *scratch(void)
+{
+	pthread_once(&scratch_once, scratch_init);
+	if (!scratch_ok)
+		return NULL;
+	struct sv_norm *n = pthread_getspecific(scratch_key);
+	if (!n && (n = malloc(sizeof(*n)))) {
+		sv_moderate_norm_init(n);
+		if (pthread_setspecific(scratch_key, n) != 0) {
+			free(n);
+			n = NULL;
+		}
+	}
+	return n;
 }
 
 /* By start, the longest first. */
@@ -425,16 +696,20 @@ int sv_moderate_check(const struct sv_moderator *m, const char *text, size_t len
 	}
 	memset(out, 0, sizeof(*out));
 	out->allowed = true;
-	struct sv_norm n;
-	sv_moderate_norm_init(&n);
+	struct sv_norm own, *n = scratch();
+	if (!n) {
+		sv_moderate_norm_init(&own);
+		n = &own;
+	}
 	struct hits found = {0};
 	int rc = -1;
-	if (sv_moderate_normalise(text, len, false, &n) || scan(m, &n, &found))
+	if (sv_moderate_normalise(text, len, false, n) || scan(m, text, n, &found))
 		goto out;
 	/* A second reading where the first was ambiguous ("ki11", "a g u n"). */
-	if (n.used_one && (sv_moderate_normalise(text, len, true, &n) || scan(m, &n, &found)))
+	if (n->used_one && (sv_moderate_normalise(text, len, true, n) || scan(m, text, n, &found)))
 		goto out;
-	if (sv_moderate_personal(text, len, on_personal, &found))
+	if (sv_moderate_personal(text, len, on_personal, &found) ||
+	    masked_swears(m, text, len, &found))
 		goto out;
 	/* A term inside a longer lexicon match of another category is part of
 	 * that phrase ("kill" in "kill myself", "cocktail" in "molotov
@@ -462,13 +737,15 @@ int sv_moderate_check(const struct sv_moderator *m, const char *text, size_t len
 		if (found.v[i].pattern == UINT32_MAX - 1)
 			continue;
 		int c = SV_MODERATE_PERSONAL_DATA, sev = 2;
+		const char *gentle = NULL;
 		if (found.v[i].pattern != UINT32_MAX) {
 			c = m->terms[found.v[i].pattern].category;
 			sev = m->terms[found.v[i].pattern].severity;
+			gentle = m->terms[found.v[i].pattern].gentle;
 		}
 		if (sev <= m->max_severity[a][c])
 			continue;
-		struct sv_moderate_match x = {found.v[i].start, found.v[i].end, c, sev};
+		struct sv_moderate_match x = {found.v[i].start, found.v[i].end, c, sev, gentle};
 		bool dup = false;
 		for (size_t j = 0; j < nall && !dup; j++)
 			dup = all[j].start == x.start && all[j].end == x.end &&
@@ -492,7 +769,8 @@ int sv_moderate_check(const struct sv_moderator *m, const char *text, size_t len
 out:
 	if (rc)
 		sv_err_set(err, "nomem", "", "out of memory");
-	sv_moderate_norm_free(&n);
+	if (n == &own || n->cap > SCRATCH_KEEP)
+		sv_moderate_norm_free(n);
 	free(found.v);
 	return rc;
 }
@@ -515,4 +793,73 @@ int sv_moderate_result_json(const struct sv_moderate_result *r, struct sv_buf *o
 		    category_names[r->matches[i].category], r->matches[i].severity);
 	rc |= sv_buf_puts(out, "]}");
 	return rc ? -1 : 0;
+}
+
+/* ---- softening ---- */
+
+static bool is_upper(char c)
+{
+	return c >= 'A' && c <= 'Z';
+}
+
+/* The gentle word in the case of the word it replaces: "Scared" ->
+ * "Worried", "SCARED" -> "WORRIED". */
+static int put_gentle(struct sv_buf *out, const char *gentle, const char *word, size_t len)
+{
+	bool first = is_upper(word[0]), all = first && len > 1 && is_upper(word[1]);
+	size_t at = out->len;
+	if (sv_buf_puts(out, gentle) < 0)
+		return -1;
+	for (size_t i = at; i < out->len && (all || i == at) && first; i++)
+		if (out->data[i] >= 'a' && out->data[i] <= 'z')
+			out->data[i] = (char)(out->data[i] - 'a' + 'A');
+	return 0;
+}
+
+int sv_moderate_soften(const struct sv_moderator *m, const char *text, size_t len, const char *age,
+                       struct sv_buf *out, struct sv_moderate_softened *edits,
+                       struct sv_moderate_result *res, struct sv_err *err)
+{
+	edits->nedits = 0;
+	out->len = 0;
+	if (sv_moderate_check(m, text, len, age, res, err) < 0)
+		return -1;
+	size_t at = 0;
+	int rc = 0;
+	for (size_t i = 0; i < res->nmatches; i++) {
+		const struct sv_moderate_match *x = &res->matches[i];
+		/* The longest softenable match starting here ("scared of" before "scared"). */
+		for (size_t j = i + 1; j < res->nmatches && res->matches[j].start == x->start; j++)
+			if (res->matches[j].gentle)
+				x = &res->matches[j];
+		if (!x->gentle || x->start < at)
+			continue; /* nothing softer, or overlapping a softened word */
+		rc |= sv_buf_append(out, text + at, x->start - at);
+		size_t from = out->len;
+		rc |= put_gentle(out, x->gentle, text + x->start, x->end - x->start);
+		edits->edits[edits->nedits++] =
+		    (struct sv_moderate_edit){x->start, x->end, out->len - from};
+		at = x->end;
+	}
+	rc |= sv_buf_append(out, text + at, len - at);
+	if (rc)
+		return sv_err_set(err, "nomem", "", "out of memory");
+	if (edits->nedits == 0)
+		return 0;
+	return sv_moderate_check(m, out->data, out->len, age, res, err);
+}
+
+size_t sv_moderate_softened_offset(const struct sv_moderate_softened *s, size_t offset)
+{
+	size_t shifted = offset;
+	for (size_t i = 0; i < s->nedits; i++) {
+		const struct sv_moderate_edit *e = &s->edits[i];
+		if (offset >= e->end) {
+			shifted = shifted + e->len - (e->end - e->start);
+		} else if (offset > e->start) { /* inside: at most the new word's end */
+			size_t into = offset - e->start;
+			return shifted - into + (into < e->len ? into : e->len);
+		}
+	}
+	return shifted;
 }

@@ -34,9 +34,10 @@ enum sv_moderate_category {
 #define SV_MODERATE_MAX_MATCHES 32
 
 struct sv_moderate_match {
-	size_t start, end; /* byte offsets into the checked text, end exclusive */
-	int category;      /* enum sv_moderate_category */
-	int severity;      /* 1 mild, 2 moderate, 3 severe */
+	size_t start, end;  /* byte offsets into the checked text, end exclusive */
+	int category;       /* enum sv_moderate_category */
+	int severity;       /* 1 mild, 2 moderate, 3 severe */
+	const char *gentle; /* a softer word for it, or NULL (the moderator's) */
 };
 
 /* Only what the age policy refuses is reported: a mild-peril word that the
@@ -71,5 +72,33 @@ int sv_moderate_category_parse(const char *name);
 /* Appends {"allowed":bool,"categories":[...],"severity":n,
  * "matches":[{"start","end","category","severity"}]}. 0, or -1 out of memory. */
 int sv_moderate_result_json(const struct sv_moderate_result *r, struct sv_buf *out);
+
+/* ---- softening: what written pages get instead of a refusal ----
+ *
+ * A mild term that the age group refuses may have a gentler word in the
+ * lexicon ("scared" -> "worried", "fought" -> "squabbled"): a page of a story
+ * for ages 3-5 is softened rather than rewritten. Names and requests are
+ * checked, never softened. */
+
+/* One replacement: the original bytes [start, end) became len bytes. */
+struct sv_moderate_edit {
+	size_t start, end, len;
+};
+
+struct sv_moderate_softened {
+	size_t nedits;
+	struct sv_moderate_edit edits[SV_MODERATE_MAX_MATCHES];
+};
+
+/* Writes text to out (replacing its contents) with every refused match that
+ * has a gentler word replaced by it (in the first letter's case), the edits
+ * in edits, and *res the check of the softened text. 0, or -1 with err. */
+int sv_moderate_soften(const struct sv_moderator *m, const char *text, size_t len, const char *age,
+                       struct sv_buf *out, struct sv_moderate_softened *edits,
+                       struct sv_moderate_result *res, struct sv_err *err);
+
+/* Where a byte offset of the original text falls in the softened text (an
+ * offset inside a replaced word keeps inside its replacement). */
+size_t sv_moderate_softened_offset(const struct sv_moderate_softened *s, size_t offset);
 
 #endif

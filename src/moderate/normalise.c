@@ -132,6 +132,8 @@ static uint8_t classify(uint32_t cp)
 			return U_LEET;
 		return U_SEP;
 	}
+	if (cp == 0x20ac || cp == 0x00a3) /* € for e, £ for l */
+		return U_LEET;
 	utf8proc_category_t c = utf8proc_category((utf8proc_int32_t)cp);
 	if (c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_LO)
 		return U_LETTER;
@@ -214,7 +216,10 @@ static uint32_t leet(uint32_t c, bool one_as_l)
 	case '!':
 		return 'i';
 	case '|':
+	case 0x00a3:
 		return 'l';
+	case 0x20ac:
+		return 'e';
 	default:
 		return 0;
 	}
@@ -387,6 +392,50 @@ static int reserve(struct sv_norm *n, size_t need)
 	return 0;
 }
 
+/* Text-speak read as the words it stands for, so "smash ur face" meets the
+ * lexicon's "smash your face". Each replacement fits in four bytes per
+ * letter it replaces (the room emit reserves). */
+static const struct {
+	const char *word, *means;
+} textspeak[] = {
+    {"u", "you"},
+    {"ur", "your"},
+    {"r", "are"},
+    {"ya", "you"},
+    {"yr", "your"},
+    {"im", "i m"},
+    {"ima", "i m going to"},
+    {"imma", "i m going to"},
+    {"gonna", "going to"},
+    {"wanna", "want to"},
+    {"gotta", "got to"},
+    {"tmrw", "tomorrow"},
+    {"tmr", "tomorrow"},
+    {"coz", "because"},
+    {"cuz", "because"},
+    {"thru", "through"},
+    {"plz", "please"},
+    {"pls", "please"},
+};
+
+/* What the word of letters u[i..j) stands for, or NULL. */
+static const char *textspeak_of(const struct unit *u, size_t i, size_t j)
+{
+	char w[8];
+	if (j - i > 5 || !strchr("cgipruwty", (int)u[i].cp)) /* no text-speak word is longer */
+		return NULL;
+	for (size_t k = i; k < j; k++) {
+		if (u[k].cp < 'a' || u[k].cp > 'z')
+			return NULL;
+		w[k - i] = (char)u[k].cp;
+	}
+	w[j - i] = '\0';
+	for (size_t k = 0; k < sizeof textspeak / sizeof textspeak[0]; k++)
+		if (strcmp(w, textspeak[k].word) == 0 && strlen(textspeak[k].means) <= 4 * (j - i))
+			return textspeak[k].means;
+	return NULL;
+}
+
 /* Stage 4: write the bytes. */
 static int emit(const struct units *us, struct sv_norm *n)
 {
@@ -411,6 +460,25 @@ static int emit(const struct units *us, struct sv_norm *n)
 				o++;
 			}
 			i = j;
+			continue;
+		}
+		/* A whole word of text-speak, as the words it stands for. */
+		size_t w = i;
+		const char *means = NULL;
+		if (u[i].kind == U_LETTER && (i == 0 || u[i - 1].kind == U_SEP)) {
+			while (w < us->n && u[w].kind == U_LETTER && w - i < 6)
+				w++;
+			if (w == us->n || u[w].kind == U_SEP)
+				means = textspeak_of(u, i, w);
+		}
+		if (means) {
+			for (const char *c = means; *c; c++, o++) {
+				n->text[o] = *c;
+				n->start[o] = u[i].s;
+				n->end[o] = u[w - 1].e;
+				n->run[o] = 1;
+			}
+			i = w;
 			continue;
 		}
 		/* A run of one letter, across dropped joiners ("k i l l"). */
@@ -453,12 +521,13 @@ void sv_moderate_norm_free(struct sv_norm *n)
 	free(n->start);
 	free(n->end);
 	free(n->run);
+	free(n->units);
 	memset(n, 0, sizeof(*n));
 }
 
 int sv_moderate_normalise(const char *s, size_t len, bool one_as_l, struct sv_norm *n)
 {
-	struct units us = {0};
+	struct units us = {n->units, 0, n->units_cap};
 	n->len = 0;
 	n->used_one = false;
 	int rc = -1;
@@ -470,6 +539,7 @@ int sv_moderate_normalise(const char *s, size_t len, bool one_as_l, struct sv_no
 	if (rc == 0 && n->len == 0 && reserve(n, 1) == 0)
 		n->text[0] = '\0';
 out:
-	free(us.u);
+	n->units = us.u;
+	n->units_cap = us.cap;
 	return rc;
 }

@@ -7,6 +7,7 @@
 #include "moderate/internal.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -240,9 +241,25 @@ static bool next_tok(const unsigned char *p, size_t len, size_t *i, struct tok *
 	return true;
 }
 
+/* Whether s has an "@" or the word "at" anywhere: most text has neither,
+ * and then there is no e-mail address to read in it. */
+static bool has_at(const unsigned char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] == '@')
+			return true;
+		if ((p[i] | 0x20) == 'a' && i + 1 < len && (p[i + 1] | 0x20) == 't' &&
+		    (i == 0 || !isalpha(p[i - 1])) && (i + 2 == len || !isalpha(p[i + 2])))
+			return true;
+	}
+	return false;
+}
+
 static int disguised_emails(const char *s, size_t len, sv_personal_hit_fn hit, void *ctx)
 {
 	const unsigned char *p = (const unsigned char *)s;
+	if (!has_at(p, len))
+		return 0;
 	struct tok t[8]; /* a window of the last tokens */
 	size_t nt = 0, i = 0;
 	struct tok cur;
@@ -308,7 +325,19 @@ static int digit_word(const unsigned char *p, size_t s, size_t e)
 {
 	static const char *const w[] = {"zero", "one", "two",   "three", "four",
 	                                "five", "six", "seven", "eight", "nine"};
-	if (e - s > 6 || !strchr("zotfsenZOTFSEN", p[s]))
+	switch (p[s] | 0x20) { /* most words start with another letter: no calls for them */
+	case 'z':
+	case 'o':
+	case 't':
+	case 'f':
+	case 's':
+	case 'e':
+	case 'n':
+		break;
+	default:
+		return -1;
+	}
+	if (e - s > 6)
 		return -1;
 	for (int i = 0; i < 10; i++)
 		if (word_is(p, s, e, w[i]))
@@ -401,7 +430,7 @@ static bool postcode_at(const unsigned char *p, size_t len, size_t i, size_t *en
 	return true;
 }
 
-int sv_moderate_personal(const char *s, size_t len, sv_personal_hit_fn hit, void *ctx)
+static int personal_scan(const char *s, size_t len, sv_personal_hit_fn hit, void *ctx)
 {
 	int wrc = phone_words(s, len, hit, ctx);
 	if (wrc)
@@ -448,4 +477,70 @@ int sv_moderate_personal(const char *s, size_t len, sv_personal_hit_fn hit, void
 		}
 	}
 	return 0;
+}
+
+/* ---- zero-width characters hidden between digits or letters ---- */
+
+/* The length of an invisible character at p (zero-width space, non-joiner,
+ * joiner, word joiner, byte-order mark), or 0. */
+static size_t invisible(const unsigned char *p, size_t left)
+{
+	if (left >= 3 && p[0] == 0xe2 && p[1] == 0x80 && p[2] >= 0x8b && p[2] <= 0x8d)
+		return 3;
+	if (left >= 3 && p[0] == 0xe2 && p[1] == 0x81 && p[2] == 0xa0)
+		return 3;
+	if (left >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)
+		return 3;
+	return 0;
+}
+
+struct unhidden {
+	const uint32_t *at; /* per byte of the copy: its offset in the original */
+	size_t n;           /* bytes in the copy */
+	sv_personal_hit_fn hit;
+	void *ctx;
+};
+
+static int unhidden_hit(size_t start, size_t end, void *ctx)
+{
+	struct unhidden *u = ctx;
+	if (start >= end || end > u->n)
+		return 0; /* the finders report spans inside the copy */
+	return u->hit(u->at[start], u->at[end - 1] + 1, u->ctx);
+}
+
+int sv_moderate_personal(const char *s, size_t len, sv_personal_hit_fn hit, void *ctx)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	static const char *const marks[] = {"\xe2\x80\x8b", "\xe2\x80\x8c", "\xe2\x80\x8d",
+	                                    "\xe2\x81\xa0", "\xef\xbb\xbf"};
+	bool hidden = false;
+	for (size_t i = 0; i < sizeof marks / sizeof marks[0] && !hidden; i++)
+		hidden = memmem(s, len, marks[i], 3) != NULL;
+	if (!hidden || len > UINT32_MAX)
+		return personal_scan(s, len, hit, ctx);
+	/* Read it as if they were not there, reporting the original offsets. */
+	char *copy = malloc(len + 1);
+	uint32_t *at = malloc((len + 1) * sizeof(*at));
+	if (!copy || !at) {
+		free(copy);
+		free(at);
+		return -1;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < len;) {
+		size_t k = invisible(p + i, len - i);
+		if (k) {
+			i += k;
+			continue;
+		}
+		copy[n] = s[i];
+		at[n++] = (uint32_t)i++;
+	}
+	copy[n] = '\0';
+	struct unhidden u = {at, n, hit, ctx};
+	int rc = personal_scan(copy, n, unhidden_hit, &u);
+	free(copy);
+	free(at);
+	return rc;
 }

@@ -97,6 +97,13 @@ static void create_story(void *ctx, const struct sv_http_request *req, struct sv
 	sv_http_json(res, 202, json_pack("{s:s,s:s}", "id", id, "status", "queued"));
 }
 
+/* Whether a story's words may be shown: not while a person reviews them,
+ * nor once they were rejected. */
+static bool deliverable(const char *status)
+{
+	return strcmp(status, "review") != 0 && strcmp(status, "rejected") != 0;
+}
+
 /* The story resource as text: the stored JSON documents are spliced in as
  * they are, so reading a story never parses it. */
 static int story_resource(struct sv_buf *b, const struct sv_store_story *s)
@@ -108,7 +115,8 @@ static int story_resource(struct sv_buf *b, const struct sv_store_story *s)
 	                  s->id, s->status, (long long)s->created_at, (long long)s->updated_at);
 	rc |= sv_buf_puts(b, s->params ? s->params : "null");
 	const char *names[] = {"title", "error"};
-	const char *values[] = {s->title, s->error};
+	bool shown = deliverable(s->status);
+	const char *values[] = {shown ? s->title : NULL, s->error};
 	for (int i = 0; i < 2; i++) {
 		if (!values[i])
 			continue;
@@ -118,7 +126,7 @@ static int story_resource(struct sv_buf *b, const struct sv_store_story *s)
 		rc |= enc ? sv_buf_printf(b, ",\"%s\":%s", names[i], enc) : -1;
 		free(enc);
 	}
-	if (s->story) /* appended, not formatted: it is the bulk of the answer */
+	if (s->story && shown) /* appended, not formatted: it is the bulk of the answer */
 		rc |= sv_buf_puts(b, ",\"story\":") | sv_buf_puts(b, s->story);
 	rc |= sv_buf_puts(b, "}\n");
 	return rc;
@@ -189,7 +197,7 @@ static void list_stories(void *ctx, const struct sv_http_request *req, struct sv
 		json_t *item = json_pack(
 		    "{s:s,s:s,s:I,s:I}", "id", rows[i].id, "status", rows[i].status, "created_at",
 		    (json_int_t)rows[i].created_at, "updated_at", (json_int_t)rows[i].updated_at);
-		if (item && rows[i].title)
+		if (item && rows[i].title && deliverable(rows[i].status))
 			json_object_set_new(item, "title", json_string(rows[i].title));
 		json_t *params = rows[i].params ? json_loads(rows[i].params, 0, NULL) : NULL;
 		if (item && params)
@@ -244,10 +252,10 @@ static void readyz(void *ctx, const struct sv_http_request *req, struct sv_http_
 static void metrics(void *ctx, const struct sv_http_request *req, struct sv_http_response *res)
 {
 	struct sv_app *app = ctx;
-	int64_t counts[4], queued;
+	int64_t counts[SV_STORE_NSTATUSES], queued;
 	struct sv_err err;
 	if (sv_store_story_counts(app->store, counts, &err) == 0) {
-		for (int i = 0; i < 4; i++) {
+		for (int i = 0; i < SV_STORE_NSTATUSES; i++) {
 			char labels[48];
 			snprintf(labels, sizeof(labels), "status=\"%s\"", sv_store_statuses[i]);
 			sv_metrics_set(app->metrics, "storyverse_stories", labels,
@@ -349,11 +357,20 @@ static int media_story(struct sv_app *app, const char *id, struct sv_http_respon
 	struct sv_store_story s = {0};
 	struct sv_err err;
 	int rc = sv_roles_story_id_valid(id) ? sv_store_story_get(app->store, id, &s, &err) : 1;
-	sv_store_story_clear(&s);
 	if (rc < 0)
 		store_failure(res, &err);
 	else if (rc == 1)
 		sv_http_error(res, 404, "not_found", "id", "no story with id '%.40s'", id);
+	else if (!deliverable(s.status))
+		sv_http_error(res, strcmp(s.status, "review") == 0 ? 409 : 410,
+		              strcmp(s.status, "review") == 0 ? "in_review" : "rejected", "id",
+		              strcmp(s.status, "review") == 0
+		                  ? "story '%s' is being read by a person before it can be shared"
+		                  : "story '%s' was not approved in review and cannot be shared",
+		              id);
+	if (rc == 0 && !deliverable(s.status))
+		rc = 1;
+	sv_store_story_clear(&s);
 	return rc == 0 ? 0 : -1;
 }
 

@@ -24,6 +24,9 @@ static const struct {
      "Job attempts a worker finished, by kind and outcome (succeeded, failed, lease_lost)."},
     {"storyverse_jobs_dead_letter_total", "counter",
      "Jobs a worker dead-lettered because their last attempt failed, by kind."},
+    {"storyverse_stories_held_total", "counter",
+     "Stories the text worker held for review: moderation refused words it could not soften "
+     "or have rewritten."},
     {"storyverse_lm_requests_total", "counter",
      "Completions served from the language model, by outcome (ok, invalid, failed)."},
     {"storyverse_lm_tokens_total", "counter",
@@ -44,6 +47,16 @@ static int metrics_declare(struct sv_metrics *m)
 void sv_roles_default_database(const char *data, char *out, size_t n)
 {
 	snprintf(out, n, DEFAULT_DATABASE, data);
+}
+
+struct sv_store *sv_roles_store_open(const char *data, const char *database, char *url, size_t n,
+                                     struct sv_err *err)
+{
+	if (database)
+		snprintf(url, n, "%s", database);
+	else
+		sv_roles_default_database(data, url, n);
+	return sv_store_open(url, err);
 }
 
 /* given when the option was given; else the default under --data (fmt with
@@ -125,8 +138,8 @@ int sv_roles_app_open(struct sv_app *app, const struct sv_roles_common *opts, st
 		return sv_err_set(err, "nomem", "", "out of memory");
 	if (sv_roles_image_provider(opts->image_provider, opts->comfyui_url, &app->remote, err) <
 	        0 ||
-	    sv_roles_text_open(app, opts, err) < 0 ||
-	    sv_roles_audio_open(app, opts, false, err) < 0 || sv_roles_moderate_open(app, err) < 0)
+	    sv_roles_moderate_open(app, err) < 0 || sv_roles_text_open(app, opts, err) < 0 ||
+	    sv_roles_audio_open(app, opts, false, err) < 0)
 		return -1;
 	return sv_store_subscribe(app->store, on_store_event, app, err);
 }

@@ -216,6 +216,25 @@ static int narrate(struct sv_narrator *n, json_t *story, const char *out, struct
 	return sv_narrate_story(n, story, put_picture, (void *)out, err);
 }
 
+/* A story that moderation holds for a person to read is not written out:
+ * err says which part failed and why. 0 when nothing is held. */
+static int held(const json_t *review, struct sv_err *err)
+{
+	const json_t *first = json_array_get(review, 0);
+	if (!first)
+		return 0;
+	char where[32] = "";
+	if (json_object_get(first, "page"))
+		snprintf(where, sizeof where, " of page %d",
+		         (int)json_integer_value(json_object_get(first, "page")));
+	sv_err_set(err, "unsafe_content", "",
+	           "the %s%s failed moderation (%s) after %d rewrites; nothing was written",
+	           json_string_value(json_object_get(first, "field")), where,
+	           json_string_value(json_array_get(json_object_get(first, "categories"), 0)),
+	           (int)json_integer_value(json_object_get(first, "rewrites")));
+	return 1;
+}
+
 static int emit(const struct sv_catalog *c, const struct sv_story_params *p, const char *out,
                 bool images, struct sv_illustrate_remote *remote, struct sv_textgen *writer,
                 struct sv_narrator *narrator)
@@ -224,11 +243,14 @@ static int emit(const struct sv_catalog *c, const struct sv_story_params *p, con
 	sv_err_clear(&err);
 	json_t *story =
 	    sv_story_generate(c, p, isatty(STDERR_FILENO) ? progress : NULL, NULL, &err);
-	if (story && (sv_textgen_write_story(writer, story, &err) < 0 ||
-	              (narrator && narrate(narrator, story, out, &err) < 0))) {
+	json_t *review = NULL;
+	if (story &&
+	    (sv_textgen_write_story(writer, story, &review, &err) < 0 || held(review, &err) ||
+	     (narrator && narrate(narrator, story, out, &err) < 0))) {
 		json_decref(story);
 		story = NULL;
 	}
+	json_decref(review);
 	if (story && images && sv_roles_pictures_describe(story, &err) < 0) {
 		json_decref(story);
 		story = NULL;
@@ -449,6 +471,7 @@ int sv_roles_cmd_generate(int argc, char **argv)
 		struct sv_illustrate_remote *remote = NULL;
 		struct sv_app writer = {0}; /* only its language model and text provider */
 		if (sv_roles_image_provider(rq.provider.name, rq.provider.url, &remote, &err) < 0 ||
+		    sv_roles_moderate_open(&writer, &err) < 0 ||
 		    sv_roles_text_open(&writer, &rq.text, &err) < 0 ||
 		    (rq.audio && sv_roles_audio_open(&writer, &rq.text, true, &err) < 0)) {
 			rc = sv_roles_start_error("generate", &err);
@@ -458,6 +481,7 @@ int sv_roles_cmd_generate(int argc, char **argv)
 		}
 		sv_roles_audio_close(&writer);
 		sv_roles_text_close(&writer);
+		sv_roles_moderate_close(&writer);
 		sv_illustrate_remote_close(remote);
 	}
 	sv_story_catalog_free(c);

@@ -47,15 +47,11 @@ int sv_roles_cmd_migrate(int argc, char **argv)
 	int prc = parse(argc, argv, &o);
 	if (prc)
 		return prc == 1 ? 0 : prc;
-	char url[4200];
-	const char *database = o.database;
-	if (!database) {
-		sv_roles_default_database(o.data, url, sizeof(url));
-		database = url;
-	}
+	char database[4200];
 	struct sv_err err;
 	sv_err_clear(&err);
-	struct sv_store *store = sv_store_open(database, &err);
+	struct sv_store *store =
+	    sv_roles_store_open(o.data, o.database, database, sizeof(database), &err);
 	if (!store)
 		return sv_roles_start_error("migrate", &err);
 	int version = 0;

@@ -13,7 +13,7 @@
 #include <string.h>
 
 static const char usage[] =
-    "usage: storyverse moderate [--age 3-5|6-8|9-12] [--lang L]\n"
+    "usage: storyverse moderate [--age 3-5|6-8|9-12] [--soften] [--lang L]\n"
     "       storyverse moderate --eval FILE.tsv [--age 3-5|6-8|9-12] [--lang L]\n"
     "\n"
     "Checks children's text for unsafe content. Reads lines on stdin and writes one\n"
@@ -21,6 +21,10 @@ static const char usage[] =
     "\"end\",\"category\",\"severity\"}]}, offsets in bytes into the line.\n"
     "  --age A        the reader's age group (default 3-5, the strictest; 6-8\n"
     "                 with --eval)\n"
+    "  --soften       put gentler words in place of the mild ones the age group\n"
+    "                 refuses, as written pages get (\"scared\" -> \"worried\" for\n"
+    "                 3-5), and add the softened line as \"text\"; the result is the\n"
+    "                 softened line's check\n"
     "  --lang L       lexicon language (default en)\n"
     "  --eval FILE    read label<TAB>text[<TAB>category] lines (label safe or unsafe;\n"
     "                 the optional category names what an unsafe line should be\n"
@@ -30,6 +34,7 @@ static const char usage[] =
 
 struct mod_opts {
 	const char *age, *lang, *eval;
+	bool soften;
 };
 
 static int parse_option(int ch, void *ctx)
@@ -51,12 +56,43 @@ static int parse_option(int ch, void *ctx)
 	case 'e':
 		o->eval = optarg;
 		return 0;
+	case 's':
+		o->soften = true;
+		return 0;
 	default:
 		return -1;
 	}
 }
 
-static int check_lines(const struct sv_moderator *m, const char *age)
+/* One line's check, or with soften its softened text's, as JSON in out. */
+static int check_line(const struct sv_moderator *m, const char *line, size_t len, const char *age,
+                      bool soften, struct sv_buf *out, struct sv_err *err)
+{
+	struct sv_moderate_result r;
+	if (!soften)
+		return sv_moderate_check(m, line, len, age, &r, err) ||
+		               sv_moderate_result_json(&r, out)
+		           ? -1
+		           : 0;
+	struct sv_buf text;
+	sv_buf_init(&text);
+	struct sv_moderate_softened edits;
+	int rc = sv_moderate_soften(m, line, len, age, &text, &edits, &r, err);
+	if (rc == 0 && sv_moderate_result_json(&r, out) == 0) {
+		json_t *t = json_stringn(text.data ? text.data : "", text.len);
+		char *enc = t ? json_dumps(t, JSON_ENCODE_ANY) : NULL;
+		out->len--; /* the closing brace, reopened for "text" */
+		rc = enc ? sv_buf_printf(out, ",\"text\":%s}", enc) : -1;
+		free(enc);
+		json_decref(t);
+	} else if (rc == 0) {
+		rc = -1;
+	}
+	sv_buf_free(&text);
+	return rc;
+}
+
+static int check_lines(const struct sv_moderator *m, const char *age, bool soften)
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -70,11 +106,11 @@ static int check_lines(const struct sv_moderator *m, const char *age)
 			len--;
 		if (len && line[len - 1] == '\r')
 			len--;
-		struct sv_moderate_result r;
-		struct sv_err err;
+		struct sv_err err = {0};
 		out.len = 0;
-		if (sv_moderate_check(m, line, len, age, &r, &err) ||
-		    sv_moderate_result_json(&r, &out) || sv_buf_puts(&out, "\n")) {
+		if (check_line(m, line, len, age, soften, &out, &err) || sv_buf_puts(&out, "\n")) {
+			if (!err.message[0])
+				sv_err_set(&err, "nomem", "", "out of memory");
 			fprintf(stderr, "storyverse moderate: %s\n", err.message);
 			rc = 1;
 			break;
@@ -196,11 +232,10 @@ static int eval_file(const struct sv_moderator *m, const char *path, const char 
 
 int sv_roles_cmd_moderate(int argc, char **argv)
 {
-	static const struct option opts[] = {{"age", required_argument, NULL, 'a'},
-	                                     {"lang", required_argument, NULL, 'L'},
-	                                     {"eval", required_argument, NULL, 'e'},
-	                                     {"help", no_argument, NULL, 'h'},
-	                                     {0}};
+	static const struct option opts[] = {
+	    {"age", required_argument, NULL, 'a'},  {"lang", required_argument, NULL, 'L'},
+	    {"eval", required_argument, NULL, 'e'}, {"soften", no_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},       {0}};
 	struct mod_opts o = {.lang = "en"};
 	int rc = sv_roles_getopt("moderate", usage, argc, argv, opts, parse_option, &o);
 	if (rc)
@@ -212,7 +247,7 @@ int sv_roles_cmd_moderate(int argc, char **argv)
 		return 2;
 	}
 	/* A labelled set is written for one reader: 6-8 unless told. */
-	rc = o.eval ? eval_file(m, o.eval, o.age ? o.age : "6-8") : check_lines(m, o.age);
+	rc = o.eval ? eval_file(m, o.eval, o.age ? o.age : "6-8") : check_lines(m, o.age, o.soften);
 	sv_moderate_free(m);
 	return rc;
 }

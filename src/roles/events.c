@@ -88,7 +88,8 @@ static int count_drawn(struct sv_app *app, const char *id, int64_t *drawn, struc
 	return rc;
 }
 
-/* The last event: ready (with the title and the number of pages) or failed. */
+/* The last event: ready (with the title and the number of pages), failed,
+ * or rejected in review. */
 static int end_event(struct sv_buf *out, const struct sv_roles_follow *f,
                      const struct sv_store_story *s, int64_t stored)
 {
@@ -96,8 +97,10 @@ static int end_event(struct sv_buf *out, const struct sv_roles_follow *f,
 		return event(out, "ready",
 		             json_pack("{s:s,s:s,s:s,s:I}", "id", f->id, "status", "ready", "title",
 		                       s->title ? s->title : "", "pages", (json_int_t)stored));
-	return event(out, "failed",
-	             json_pack("{s:s,s:s,s:s}", "id", f->id, "status", "failed", "error",
+	bool rejected = strcmp(s->status, "rejected") == 0;
+	return event(out, s->status,
+	             json_pack("{s:s,s:s,s:s}", "id", f->id, "status",
+	                       rejected ? "rejected" : "failed", "error",
 	                       s->error ? s->error : "the story could not be written"));
 }
 
@@ -105,7 +108,8 @@ static int end_event(struct sv_buf *out, const struct sv_roles_follow *f,
 static int progress(struct sv_buf *out, struct sv_roles_follow *f, const struct sv_store_story *s,
                     const struct tally *t)
 {
-	int final = strcmp(s->status, "ready") == 0 || strcmp(s->status, "failed") == 0;
+	int final = strcmp(s->status, "ready") == 0 || strcmp(s->status, "failed") == 0 ||
+	            strcmp(s->status, "rejected") == 0;
 	int first = f->status[0] == '\0';
 	if (!final && strcmp(s->status, f->status) != 0 && status_event(out, f, s->status) < 0)
 		return -1;

@@ -15,12 +15,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define SV_JOB_KIND_TEXT      "text"
-#define SV_JOB_KIND_IMAGE     "image"
-#define SV_JOB_KIND_AUDIO     "audio"
-#define SV_JOB_KINDS_MAX      4
-#define SV_JOB_MAX_ATTEMPTS   5
-#define SV_JOB_LEASE_MS       60000
+#define SV_JOB_KIND_TEXT    "text"
+#define SV_JOB_KIND_IMAGE   "image"
+#define SV_JOB_KIND_AUDIO   "audio"
+#define SV_JOB_KINDS_MAX    4
+#define SV_JOB_MAX_ATTEMPTS 5
+#define SV_JOB_LEASE_MS     60000
+/* How many times a model is asked again for a page that moderation refuses. */
+#define SV_TEXT_REWRITES      2
 #define SV_JOB_BACKOFF_MS     1000
 #define SV_JOB_BACKOFF_CAP_MS 60000
 
@@ -211,6 +213,10 @@ int sv_roles_app_open(struct sv_app *app, const struct sv_roles_common *opts, st
 void sv_roles_app_close(struct sv_app *app);
 /* "sqlite:DATA/storyverse.db", the default --database. */
 void sv_roles_default_database(const char *data, char *out, size_t n);
+/* Opens the store of --database, or the default under --data when it is
+ * NULL, for the commands that need only the store; url (n bytes) says which. */
+struct sv_store *sv_roles_store_open(const char *data, const char *database, char *url, size_t n,
+                                     struct sv_err *err);
 /* The database URL the options name (the default under --data when none);
  * the data folder is created for the default. */
 int sv_roles_database_url(const struct sv_roles_common *opts, char *out, size_t n,

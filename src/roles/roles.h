@@ -15,6 +15,7 @@ int sv_roles_cmd_generate(int argc, char **argv);
 int sv_roles_cmd_lm(int argc, char **argv);
 int sv_roles_cmd_migrate(int argc, char **argv);
 int sv_roles_cmd_moderate(int argc, char **argv);
+int sv_roles_cmd_review(int argc, char **argv);
 int sv_roles_cmd_serve(int argc, char **argv);
 int sv_roles_cmd_sheet(int argc, char **argv);
 int sv_roles_cmd_worker(int argc, char **argv);

@@ -140,6 +140,8 @@ int sv_roles_text_open(struct sv_app *app, const struct sv_roles_common *opts, s
 		return sv_err_set(err, "invalid_value", "text-provider",
 		                  "the openai provider needs STORYVERSE_OPENAI_BASE_URL");
 	app->textgen = sv_textgen_new(p, app->lm ? app->lm->batcher : NULL, &oo, err);
+	if (app->textgen && app->moderator)
+		sv_textgen_set_moderator(app->textgen, app->moderator, SV_TEXT_REWRITES);
 	return app->textgen ? 0 : -1;
 }
 

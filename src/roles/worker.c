@@ -163,6 +163,32 @@ static int finish_stage(struct sv_app *app, const struct sv_store_job *job, cons
 	return lease_lost(rc, job, name);
 }
 
+/* Ends the text stage of a story that moderation refused: stored, but held
+ * for a person (storyverse review) instead of going on; approval queues the
+ * stage that would have come next. 0, 1 when the lease was lost, -1. */
+static int hold_for_review(struct sv_app *app, const struct sv_store_job *job, const char *name,
+                           const char *title, const char *dump, const json_t *story, json_t *flags,
+                           struct sv_err *err)
+{
+	const json_t *params = json_object_get(story, "parameters");
+	json_t *why =
+	    json_pack("{s:O?,s:O}", "age", json_object_get(params, "age"), "flags", flags);
+	char *text = why ? json_dumps(why, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(why);
+	if (!text)
+		return sv_err_set(err, "nomem", "", "out of memory");
+	int rc = sv_store_job_hold(app->store, job, name, title, dump, text,
+	                           stage_after(app, job->kind), sv_time_unix_ms(), err);
+	free(text);
+	if (rc == 0) {
+		sv_log(SV_LOG_WARN, "a story is held for review",
+		       json_pack("{s:s,s:i}", "story", job->story_id, "flags",
+		                 (int)json_array_size(flags)));
+		sv_metrics_add(app->metrics, "storyverse_stories_held_total", "", 1);
+	}
+	return lease_lost(rc, job, name);
+}
+
 /* Writes the story of a claimed job, stores its pages and hands it on to the
  * image job: 0 done, 1 when the lease was lost before the end (another worker
  * finishes it), -1 with err filled on failure. */
@@ -179,8 +205,9 @@ static int run_text_job(struct sv_app *app, const struct sv_store_job *job, cons
 	rc = job_params(app, params_doc, &p, err);
 	if (rc == 0 && !(story = sv_story_generate(app->catalog, &p, NULL, NULL, err)))
 		rc = -1;
+	json_t *review = NULL;
 	if (rc == 0)
-		rc = sv_textgen_write_story(app->textgen, story, err);
+		rc = sv_textgen_write_story(app->textgen, story, &review, err);
 	if (rc == 0 && app->images)
 		rc = sv_roles_pictures_describe(story, err);
 	json_t *pages = json_object_get(story, "pages");
@@ -202,11 +229,13 @@ static int run_text_job(struct sv_app *app, const struct sv_store_job *job, cons
 	struct media_sink sink = {app, job->story_id};
 	if (rc == 0 && !stage_after(app, job->kind)) /* the last stage writes the page */
 		rc = store_html(&sink, story, err);
-	if (rc == 0) {
-		const char *title = json_string_value(json_object_get(story, "title"));
+	const char *title = json_string_value(json_object_get(story, "title"));
+	if (rc == 0 && review)
+		rc = hold_for_review(app, job, name, title ? title : "", dump, story, review, err);
+	else if (rc == 0)
 		rc = finish_stage(app, job, name, title ? title : "", dump, err);
-	}
 	free(dump);
+	json_decref(review);
 	json_decref(story);
 	json_decref(params_doc);
 	sv_store_story_clear(&row);

@@ -624,10 +624,11 @@ static int check_target(struct sv_store *s, const struct sv_store_backup_info *m
 		                  "the backup holds a %s database at schema version %d; this is a "
 		                  "%s database at schema version %d",
 		                  meta->backend, meta->schema_version, backend, version);
-	int64_t counts[4];
+	int64_t counts[SV_STORE_NSTATUSES], n = 0;
 	if (sv_store_story_counts(s, counts, err) < 0)
 		return -1;
-	int64_t n = counts[0] + counts[1] + counts[2] + counts[3];
+	for (int i = 0; i < SV_STORE_NSTATUSES; i++)
+		n += counts[i];
 	if (n > 0)
 		return sv_err_set(
 		    err, "conflict", "database",

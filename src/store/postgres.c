@@ -21,11 +21,24 @@
 #include <string.h>
 
 #define POOL_SIZE      4
-#define MAX_ARGS       6
+#define MAX_ARGS       7
 #define MIGRATION_LOCK 0x53564d49 /* advisory lock key: "SVMI" */
 /* The LISTEN/NOTIFY channels: a job of a kind became runnable; a story moved on. */
 #define NOTIFY_JOB   "sv_job"
 #define NOTIFY_STORY "sv_story"
+
+/* The start of the statements that end a job: the job done if worker ($2)
+ * still holds its lease, at $3; no row in j when the lease was lost. */
+#define JOB_DONE_CTE                                                                               \
+	"WITH j AS (UPDATE jobs SET state = 'done', lease_until = NULL, updated_at = $3::bigint "  \
+	"WHERE id = $1::bigint AND lease_owner = $2 AND state = 'running' RETURNING story_id, "    \
+	"max_attempts)"
+/* Queues (and announces) the job that a CTE q (kind, story_id, max_attempts)
+ * describes, runnable at $3: a job handing on, a review approving. */
+#define QUEUE_CTE                                                                                  \
+	"n AS (INSERT INTO jobs (kind, story_id, state, max_attempts, run_after, created_at, "     \
+	"updated_at) SELECT kind, story_id, 'queued', max_attempts, $3::bigint, $3::bigint, "      \
+	"$3::bigint FROM q RETURNING kind)"
 
 enum stmt {
 	ST_PING,
@@ -47,6 +60,9 @@ enum stmt {
 	ST_JOB_RETRY,
 	ST_JOB_DEAD,
 	ST_STORY_FAILED,
+	ST_JOB_HOLD,
+	ST_REVIEW_LIST,
+	ST_REVIEW_DECIDE,
 	ST_MEDIA_PUT,
 	ST_MEDIA_GET,
 	ST_MEDIA_LIST,
@@ -63,23 +79,24 @@ static const char *const stmt_sql[ST_COUNT] = {
                       "$4::bigint, $4::bigint, $4::bigint) RETURNING kind) "
                       "SELECT pg_notify('" NOTIFY_JOB "', kind) FROM j",
     [ST_STORY_GET] = "SELECT id, status, seq, created_at, updated_at, params, title, story, "
-                     "error FROM stories WHERE id = $1",
+                     "error, review FROM stories WHERE id = $1",
     [ST_STORY_LIST] = "SELECT id, status, seq, created_at, updated_at, params, title, NULL, "
-                      "error FROM stories WHERE seq < $1::bigint ORDER BY seq DESC "
+                      "error, NULL FROM stories WHERE seq < $1::bigint ORDER BY seq DESC "
                       "LIMIT $2::bigint",
     [ST_STORY_DELETE] = "DELETE FROM stories WHERE id = $1",
     [ST_STORY_COUNTS] = "SELECT status, count(*) FROM stories GROUP BY status",
     [ST_JOBS_QUEUED] = "SELECT count(*) FROM jobs WHERE kind = $1 AND state = 'queued'",
     [ST_PAGE_COUNT] = "SELECT count(*) FROM pages WHERE story_id = $1",
     /* Jobs whose worker vanished during their last attempt, and their stories,
-     * go to the dead letters. */
+     * go to the dead letters (a story a person holds or rejected stays so). */
     [ST_REAP_LAPSED_DEAD] =
         "WITH d AS (UPDATE jobs SET state = 'dead', last_error = 'lease lapsed on the last "
         "attempt', updated_at = $1::bigint WHERE state = 'running' AND lease_until < "
         "$1::bigint AND attempts >= max_attempts RETURNING story_id), "
         "s AS (UPDATE stories SET status = 'failed', error = 'the worker stopped during its "
-        "last attempt', updated_at = $1::bigint WHERE id IN (SELECT story_id FROM d) "
-        "RETURNING id) SELECT count(pg_notify('" NOTIFY_STORY "', id)) FROM s",
+        "last attempt', updated_at = $1::bigint WHERE id IN (SELECT story_id FROM d) AND "
+        "status NOT IN ('review', 'rejected') RETURNING id) "
+        "SELECT count(pg_notify('" NOTIFY_STORY "', id)) FROM s",
     /* One statement: the oldest due queued job, else one whose lease lapsed with
      * attempts left (each found through its own partial index), leased, and its
      * story marked generating. Its commit need not wait for the disk: a claim
@@ -108,24 +125,19 @@ static const char *const stmt_sql[ST_COUNT] = {
     /* The job done and its story ready, in one statement; no row when the
      * worker no longer holds the lease. */
     [ST_JOB_DONE] =
-        "WITH j AS (UPDATE jobs SET state = 'done', lease_until = NULL, "
-        "updated_at = $3::bigint WHERE id = $1::bigint AND lease_owner = $2 AND "
-        "state = 'running' RETURNING story_id), s AS (UPDATE stories SET status = "
-        "'ready', title = coalesce($4, title), story = coalesce($5, story), error = NULL, "
-        "updated_at = $3::bigint "
-        "WHERE id IN (SELECT story_id FROM j) RETURNING id) "
-        "SELECT (SELECT count(*) FROM j), (SELECT count(pg_notify('" NOTIFY_STORY "', id)) FROM s)",
+        (JOB_DONE_CTE ", s AS (UPDATE stories SET status = 'ready', title = "
+                      "coalesce($4, title), story = coalesce($5, story), error = NULL, "
+                      "updated_at = $3::bigint WHERE id IN (SELECT story_id FROM j) RETURNING "
+                      "id) SELECT (SELECT count(*) FROM j), (SELECT count(pg_notify('" NOTIFY_STORY
+                      "', id)) FROM s)"),
     /* The job done, the story's text kept, and its next job queued (and
      * announced), in one statement; no row when the lease was lost. */
     [ST_JOB_HAND_ON] =
-        "WITH j AS (UPDATE jobs SET state = 'done', lease_until = NULL, updated_at = $3::bigint "
-        "WHERE id = $1::bigint AND lease_owner = $2 AND state = 'running' RETURNING story_id, "
-        "max_attempts), s AS (UPDATE stories SET title = coalesce($4, title), story = "
-        "coalesce($5, story), updated_at = $3::bigint WHERE id IN (SELECT story_id FROM j)), "
-        "n AS (INSERT INTO jobs (kind, story_id, state, max_attempts, run_after, created_at, "
-        "updated_at) SELECT $6, story_id, 'queued', max_attempts, $3::bigint, $3::bigint, "
-        "$3::bigint FROM j RETURNING kind) "
-        "SELECT (SELECT count(*) FROM j), (SELECT count(pg_notify('" NOTIFY_JOB "', kind)) FROM n)",
+        (JOB_DONE_CTE ", s AS (UPDATE stories SET title = coalesce($4, title), "
+                      "story = coalesce($5, story), updated_at = $3::bigint WHERE id IN "
+                      "(SELECT story_id FROM j)), q AS (SELECT $6::text AS kind, story_id, "
+                      "max_attempts FROM j), " QUEUE_CTE " SELECT (SELECT count(*) FROM j), "
+                      "(SELECT count(pg_notify('" NOTIFY_JOB "', kind)) FROM n)"),
     [ST_JOB_RETRY] = "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = "
                      "NULL, run_after = $4::bigint, last_error = $5, updated_at = $3::bigint "
                      "WHERE id = $1::bigint AND lease_owner = $2 AND state = 'running'",
@@ -133,8 +145,33 @@ static const char *const stmt_sql[ST_COUNT] = {
                     "updated_at = $3::bigint WHERE id = $1::bigint AND lease_owner = $2 AND "
                     "state = 'running'",
     [ST_STORY_FAILED] = "WITH s AS (UPDATE stories SET status = 'failed', error = $2, "
-                        "updated_at = $3::bigint WHERE id = $1 RETURNING id) "
+                        "updated_at = $3::bigint WHERE id = $1 AND status NOT IN ('review', "
+                        "'rejected') RETURNING id) "
                         "SELECT pg_notify('" NOTIFY_STORY "', id) FROM s",
+    /* The job done and its story held for review, in one statement. */
+    [ST_JOB_HOLD] =
+        (JOB_DONE_CTE ", s AS (UPDATE stories SET status = 'review', title = "
+                      "coalesce($4, title), story = coalesce($5, story), review = $6, "
+                      "review_next = $7, error = NULL, updated_at = $3::bigint WHERE id IN "
+                      "(SELECT story_id FROM j) RETURNING id) SELECT (SELECT count(*) FROM j), "
+                      "(SELECT count(pg_notify('" NOTIFY_STORY "', id)) FROM s)"),
+    [ST_REVIEW_LIST] = "SELECT id, status, seq, created_at, updated_at, params, title, NULL, "
+                       "error, review FROM stories WHERE status = 'review' ORDER BY seq "
+                       "LIMIT $1::bigint",
+    /* The decision ($2: 1 approve, 0 reject; $4 the note) and, for an
+     * approval with a next kind, its job with the attempts the held job had
+     * (the story's newest), in one statement: the kind queued, or no row
+     * when the story is not waiting for review. */
+    [ST_REVIEW_DECIDE] =
+        "WITH s AS (UPDATE stories SET status = CASE WHEN $2::int = 0 THEN 'rejected' WHEN "
+        "review_next IS NULL THEN 'ready' ELSE 'generating' END, error = CASE WHEN $2::int = 0 "
+        "THEN coalesce($4, 'rejected in review') ELSE error END, updated_at = $3::bigint "
+        "WHERE id = $1 AND status = 'review' RETURNING id, review_next), "
+        "q AS (SELECT review_next AS kind, id AS story_id, (SELECT max_attempts FROM jobs "
+        "WHERE story_id = s.id ORDER BY id DESC LIMIT 1) AS max_attempts FROM s WHERE "
+        "$2::int = 1 AND review_next IS NOT NULL), " QUEUE_CTE " "
+        "SELECT (SELECT kind FROM n), (SELECT count(pg_notify('" NOTIFY_JOB "', kind)) FROM n), "
+        "pg_notify('" NOTIFY_STORY "', id) FROM s",
     [ST_MEDIA_PUT] = "WITH m AS (INSERT INTO media (story_id, name, blob, content_type, size) "
                      "VALUES ($1, $2, $3, $4, $5::bigint) ON CONFLICT (story_id, name) DO "
                      "UPDATE SET blob = excluded.blob, content_type = excluded.content_type, "
@@ -183,6 +220,12 @@ static const char *const migrations[] = {
     /* What a claim looks for, in the order it wants it, whatever the number of jobs done. */
     ("CREATE INDEX jobs_queue ON jobs (kind, run_after, id) WHERE state = 'queued';"
      "CREATE INDEX jobs_leases ON jobs (kind, lease_until, id) WHERE state = 'running';"),
+    /* The review queue: two statuses (the CHECK of a column is named
+     * table_column_check) and two columns. */
+    ("ALTER TABLE stories DROP CONSTRAINT stories_status_check,"
+     " ADD CONSTRAINT stories_status_check CHECK (status IN"
+     " ('queued','generating','review','ready','failed','rejected')),"
+     " ADD COLUMN review TEXT, ADD COLUMN review_next TEXT;"),
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SV_STORE_SCHEMA_VERSION,
                "one migration per schema version");
@@ -527,6 +570,7 @@ static void read_story(const PGresult *r, int row, struct sv_store_story *out)
 	out->title = col_dup(r, row, 6);
 	out->story = col_dup(r, row, 7);
 	out->error = col_dup(r, row, 8);
+	out->review = col_dup(r, row, 9);
 }
 
 static int pg_ping(void *impl, struct sv_err *err)
@@ -604,14 +648,14 @@ static int pg_story_delete(void *impl, const char *id, struct sv_err *err)
 	return rc < 0 ? -1 : rc == 0 ? 1 : 0;
 }
 
-static int pg_story_counts(void *impl, int64_t counts[4], struct sv_err *err)
+static int pg_story_counts(void *impl, int64_t counts[SV_STORE_NSTATUSES], struct sv_err *err)
 {
 	struct pool *p = impl;
 	struct conn *c = acquire(p);
-	memset(counts, 0, 4 * sizeof(counts[0]));
+	memset(counts, 0, SV_STORE_NSTATUSES * sizeof(counts[0]));
 	PGresult *r = run(c, ST_STORY_COUNTS, err, "");
 	for (int row = 0; r && row < PQntuples(r); row++)
-		for (int i = 0; i < 4; i++)
+		for (int i = 0; i < SV_STORE_NSTATUSES; i++)
 			if (strcmp(PQgetvalue(r, row, 0), sv_store_statuses[i]) == 0)
 				counts[i] = col_int(r, row, 1);
 	int rc = r ? 0 : -1;
@@ -742,6 +786,49 @@ static int pg_job_fail(void *impl, const struct sv_store_job *job, const char *w
 	else if (rc == 0)
 		rc = 1;
 	rc = finish(c, rc, err);
+	release(p, c);
+	return rc;
+}
+
+static int pg_job_hold(void *impl, const struct sv_store_job *job, const char *worker,
+                       const char *title, const char *story, const char *review,
+                       const char *next_kind, int64_t now, struct sv_err *err)
+{
+	struct pool *p = impl;
+	struct conn *c = acquire(p);
+	PGresult *r = run(c, ST_JOB_HOLD, err, "isissss", job->id, worker, now, title, story,
+	                  review, next_kind);
+	int rc = !r ? -1 : col_int(r, 0, 0) == 1 ? 0 : 1; /* 1: the lease was lost */
+	PQclear(r);
+	release(p, c);
+	return rc;
+}
+
+static int pg_review_list(void *impl, struct sv_store_story *out, int max, int *count,
+                          struct sv_err *err)
+{
+	struct pool *p = impl;
+	struct conn *c = acquire(p);
+	PGresult *r = run(c, ST_REVIEW_LIST, err, "i", (int64_t)max);
+	int n = r ? PQntuples(r) : 0;
+	for (int i = 0; i < n && i < max; i++)
+		read_story(r, i, &out[i]);
+	*count = n < max ? n : max;
+	PQclear(r);
+	release(p, c);
+	return r ? 0 : -1;
+}
+
+static int pg_review_decide(void *impl, const char *id, bool approve, const char *note, int64_t now,
+                            char queued[16], struct sv_err *err)
+{
+	struct pool *p = impl;
+	struct conn *c = acquire(p);
+	PGresult *r = run(c, ST_REVIEW_DECIDE, err, "siis", id, (int64_t)approve, now, note);
+	int rc = !r ? -1 : PQntuples(r) == 0 ? 1 : 0; /* 1: not waiting for review */
+	if (rc == 0)
+		snprintf(queued, 16, "%s", PQgetvalue(r, 0, 0)); /* "" when NULL */
+	PQclear(r);
 	release(p, c);
 	return rc;
 }
@@ -1079,9 +1166,10 @@ static int pg_load(void *impl, const char *dir, struct sv_err *err)
 		.jobs_queued = pg_jobs_queued, .page_count = pg_page_count,                        \
 		.job_claim = pg_job_claim, .job_heartbeat = pg_job_heartbeat,                      \
 		.page_put = pg_page_put, .job_succeed = pg_job_succeed,                            \
-		.job_hand_on = pg_job_hand_on, .job_fail = pg_job_fail, .media_put = pg_media_put, \
-		.media_get = pg_media_get, .media_list = pg_media_list, .listen = pg_listen,       \
-		.dump = pg_dump, .load = pg_load,                                                  \
+		.job_hand_on = pg_job_hand_on, .job_fail = pg_job_fail, .job_hold = pg_job_hold,   \
+		.review_list = pg_review_list, .review_decide = pg_review_decide,                  \
+		.media_put = pg_media_put, .media_get = pg_media_get, .media_list = pg_media_list, \
+		.listen = pg_listen, .dump = pg_dump, .load = pg_load,                             \
 	}
 
 /* libpq takes both spellings of the scheme; so do we. */

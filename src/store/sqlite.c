@@ -39,6 +39,9 @@ enum stmt {
 	ST_JOB_RETRY,
 	ST_JOB_DEAD,
 	ST_STORY_FAILED,
+	ST_STORY_HOLD,
+	ST_REVIEW_LIST,
+	ST_REVIEW_DECIDE,
 	ST_MEDIA_PUT,
 	ST_MEDIA_GET,
 	ST_MEDIA_LIST,
@@ -56,9 +59,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_JOB_INSERT] = "INSERT INTO jobs (kind, story_id, state, max_attempts, run_after, "
                       "created_at, updated_at) VALUES (?1, ?2, 'queued', ?3, ?4, ?4, ?4)",
     [ST_STORY_GET] = "SELECT id, status, seq, created_at, updated_at, params, title, story, "
-                     "error FROM stories WHERE id = ?1",
+                     "error, review FROM stories WHERE id = ?1",
     [ST_STORY_LIST] = "SELECT id, status, seq, created_at, updated_at, params, title, NULL, "
-                      "error FROM stories WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
+                      "error, NULL FROM stories WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
     [ST_STORY_DELETE] = "DELETE FROM stories WHERE id = ?1",
     [ST_STORY_COUNTS] = "SELECT status, count(*) FROM stories GROUP BY status",
     [ST_JOBS_QUEUED] = "SELECT count(*) FROM jobs WHERE kind = ?1 AND state = 'queued'",
@@ -66,7 +69,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_STORIES_OF_LAPSED_DEAD] =
         "UPDATE stories SET status = 'failed', error = 'the worker stopped during its "
         "last attempt', updated_at = ?1 WHERE id IN (SELECT story_id FROM jobs WHERE "
-        "state = 'running' AND lease_until < ?1 AND attempts >= max_attempts)",
+        "state = 'running' AND lease_until < ?1 AND attempts >= max_attempts) AND status "
+        "NOT IN ('review', 'rejected')",
     [ST_JOBS_LAPSED_DEAD] = "UPDATE jobs SET state = 'dead', last_error = 'lease lapsed on "
                             "the last attempt', updated_at = ?1 WHERE state = 'running' AND "
                             "lease_until < ?1 AND attempts >= max_attempts",
@@ -98,7 +102,21 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_JOB_DEAD] = "UPDATE jobs SET state = 'dead', lease_until = NULL, last_error = ?4, "
                     "updated_at = ?3 WHERE id = ?1 AND lease_owner = ?2 AND state = 'running'",
     [ST_STORY_FAILED] = "UPDATE stories SET status = 'failed', error = ?2, updated_at = ?3 "
-                        "WHERE id = ?1",
+                        "WHERE id = ?1 AND status NOT IN ('review', 'rejected')",
+    [ST_STORY_HOLD] = "UPDATE stories SET status = 'review', title = coalesce(?2, title), "
+                      "story = coalesce(?3, story), review = ?4, review_next = ?5, error = "
+                      "NULL, updated_at = ?6 WHERE id = ?1",
+    [ST_REVIEW_LIST] = "SELECT id, status, seq, created_at, updated_at, params, title, NULL, "
+                       "error, review FROM stories WHERE status = 'review' ORDER BY seq "
+                       "LIMIT ?1",
+    /* The decision, and what an approval queues: the kind the worker named and
+     * the attempts its own job had (the story's newest job is the held one). */
+    [ST_REVIEW_DECIDE] = "UPDATE stories SET status = CASE WHEN NOT ?2 THEN 'rejected' WHEN "
+                         "review_next IS NULL THEN 'ready' ELSE 'generating' END, error = "
+                         "CASE WHEN ?2 THEN error ELSE coalesce(?3, 'rejected in review') "
+                         "END, updated_at = ?4 WHERE id = ?1 AND status = 'review' RETURNING "
+                         "CASE WHEN ?2 THEN review_next END, (SELECT max_attempts FROM jobs "
+                         "WHERE story_id = ?1 ORDER BY id DESC LIMIT 1)",
     [ST_MEDIA_PUT] = "INSERT INTO media (story_id, name, blob, content_type, size) VALUES "
                      "(?1, ?2, ?3, ?4, ?5) ON CONFLICT (story_id, name) DO UPDATE SET blob = "
                      "excluded.blob, content_type = excluded.content_type, size = excluded.size",
@@ -145,6 +163,30 @@ static const char *const migrations[] = {
     /* What a claim looks for, in the order it wants it, whatever the number of jobs done. */
     ("CREATE INDEX jobs_queue ON jobs (kind, run_after, id) WHERE state = 'queued';"
      "CREATE INDEX jobs_leases ON jobs (kind, lease_until, id) WHERE state = 'running';"),
+    /* The review queue: two statuses and two columns. SQLite cannot alter a
+     * CHECK, so the table is built anew and its rows copied, seqs and the
+     * AUTOINCREMENT high-water mark included; migrate() runs this with foreign
+     * keys off, or dropping the old table would cascade to pages, jobs and
+     * media. Creating the new table before dropping the old one leaves the
+     * children's REFERENCES stories (id) alone (a rename of the old table
+     * would rewrite them). */
+    ("CREATE TABLE stories_new ("
+     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+     " id TEXT NOT NULL UNIQUE,"
+     " status TEXT NOT NULL CHECK (status IN "
+     "('queued','generating','review','ready','failed','rejected')),"
+     " params TEXT NOT NULL,"
+     " title TEXT, story TEXT, error TEXT,"
+     " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+     " review TEXT, review_next TEXT);"
+     "INSERT INTO stories_new (seq, id, status, params, title, story, error, created_at,"
+     " updated_at) SELECT seq, id, status, params, title, story, error, created_at, updated_at"
+     " FROM stories;"
+     "DELETE FROM sqlite_sequence WHERE name = 'stories_new';"
+     "UPDATE sqlite_sequence SET name = 'stories_new' WHERE name = 'stories';"
+     "DROP TABLE stories;"
+     "ALTER TABLE stories_new RENAME TO stories;"
+     "CREATE INDEX stories_status ON stories (status);"),
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SV_STORE_SCHEMA_VERSION,
                "one migration per schema version");
@@ -204,7 +246,19 @@ static int conn_prepare(struct conn *c, struct sv_err *err)
 	return 0;
 }
 
-static int migrate(sqlite3 *db, struct sv_err *err)
+/* Whether the foreign keys still hold (a migration that rebuilds a parent
+ * table runs with them off; this is its check before commit). */
+static bool foreign_keys_hold(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &st, NULL) != SQLITE_OK)
+		return false;
+	bool ok = sqlite3_step(st) == SQLITE_DONE;
+	sqlite3_finalize(st);
+	return ok;
+}
+
+static int migrate_versions(sqlite3 *db, struct sv_err *err)
 {
 	if (sqlite3_exec(db,
 	                 "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER "
@@ -231,10 +285,28 @@ static int migrate(sqlite3 *db, struct sv_err *err)
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 			return -1;
 		}
+		if (!have && !foreign_keys_hold(db)) {
+			sv_err_set(err, "database", "", "migration %zu broke a foreign key", v);
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
 		if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 			return db_err(err, db, "cannot commit migration");
 	}
 	return 0;
+}
+
+/* Foreign keys are off while migrating, so that a migration may rebuild a
+ * table that others reference (the pragma is a no-op inside a transaction,
+ * hence here); each migration checks them before it commits. */
+static int migrate(sqlite3 *db, struct sv_err *err)
+{
+	if (sqlite3_exec(db, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL) != SQLITE_OK)
+		return db_err(err, db, "cannot configure database");
+	int rc = migrate_versions(db, err);
+	if (sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL) != SQLITE_OK && rc == 0)
+		rc = db_err(err, db, "cannot configure database");
+	return rc;
 }
 
 static void pool_close(void *impl)
@@ -360,6 +432,7 @@ static void read_story(sqlite3_stmt *st, struct sv_store_story *out)
 	out->title = col_dup(st, 6);
 	out->story = col_dup(st, 7);
 	out->error = col_dup(st, 8);
+	out->review = col_dup(st, 9);
 }
 
 static int sq_ping(void *impl, struct sv_err *err)
@@ -383,6 +456,15 @@ static int sq_schema_version(void *impl, int *version, struct sv_err *err)
 	return rc;
 }
 
+/* Inside a transaction: queues a job of kind for a story, runnable now. */
+static int queue_job(struct conn *c, const char *kind, const char *story_id, int max_attempts,
+                     int64_t now, struct sv_err *err)
+{
+	sqlite3_stmt *st =
+	    bind(c, ST_JOB_INSERT, "ssii", kind, story_id, (int64_t)max_attempts, now);
+	return exec(c, st, err) < 0 ? -1 : 0;
+}
+
 static int sq_story_create(void *impl, const char *id, const char *params, const char *job_kind,
                            int max_attempts, int64_t now, struct sv_err *err)
 {
@@ -392,9 +474,7 @@ static int sq_story_create(void *impl, const char *id, const char *params, const
 	if (rc == 0)
 		rc = exec(c, bind(c, ST_STORY_INSERT, "ssi", id, params, now), err);
 	if (rc >= 0)
-		rc = exec(c,
-		          bind(c, ST_JOB_INSERT, "ssii", job_kind, id, (int64_t)max_attempts, now),
-		          err);
+		rc = queue_job(c, job_kind, id, max_attempts, now, err);
 	rc = finish(c, rc, err);
 	release(p, c);
 	return rc < 0 ? -1 : 0;
@@ -443,16 +523,16 @@ static int sq_story_delete(void *impl, const char *id, struct sv_err *err)
 	return rc < 0 ? -1 : rc == 0 ? 1 : 0;
 }
 
-static int sq_story_counts(void *impl, int64_t counts[4], struct sv_err *err)
+static int sq_story_counts(void *impl, int64_t counts[SV_STORE_NSTATUSES], struct sv_err *err)
 {
 	struct pool *p = impl;
 	struct conn *c = acquire(p);
 	sqlite3_stmt *st = c->stmt[ST_STORY_COUNTS];
-	memset(counts, 0, 4 * sizeof(counts[0]));
+	memset(counts, 0, SV_STORE_NSTATUSES * sizeof(counts[0]));
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *status = (const char *)sqlite3_column_text(st, 0);
-		for (int i = 0; i < 4; i++)
+		for (int i = 0; i < SV_STORE_NSTATUSES; i++)
 			if (status && strcmp(status, sv_store_statuses[i]) == 0)
 				counts[i] = sqlite3_column_int64(st, 1);
 	}
@@ -581,11 +661,8 @@ static int sq_job_hand_on(void *impl, const struct sv_store_job *job, const char
 		    exec(c, bind(c, ST_STORY_TEXT, "sssi", job->story_id, title, story, now), err);
 		rc = n < 0 ? -1 : n == 0 ? 1 : 0;
 	}
-	if (rc == 0 && exec(c,
-	                    bind(c, ST_JOB_INSERT, "ssii", next_kind, job->story_id,
-	                         (int64_t)job->max_attempts, now),
-	                    err) < 0)
-		rc = -1;
+	if (rc == 0)
+		rc = queue_job(c, next_kind, job->story_id, job->max_attempts, now, err);
 	rc = finish(c, rc, err);
 	release(p, c);
 	return rc;
@@ -614,6 +691,79 @@ static int sq_job_fail(void *impl, const struct sv_store_job *job, const char *w
 		rc = 1;
 	rc = finish(c, rc, err);
 	release(p, c);
+	return rc;
+}
+
+static int sq_job_hold(void *impl, const struct sv_store_job *job, const char *worker,
+                       const char *title, const char *story, const char *review,
+                       const char *next_kind, int64_t now, struct sv_err *err)
+{
+	struct pool *p = impl;
+	struct conn *c = acquire(p);
+	int rc = begin(c, err);
+	if (rc == 0)
+		rc = job_done(c, job, worker, now, err);
+	if (rc == 0 && exec(c,
+	                    bind(c, ST_STORY_HOLD, "sssssi", job->story_id, title, story, review,
+	                         next_kind, now),
+	                    err) < 0)
+		rc = -1;
+	rc = finish(c, rc, err);
+	release(p, c);
+	return rc;
+}
+
+static int sq_review_list(void *impl, struct sv_store_story *out, int max, int *count,
+                          struct sv_err *err)
+{
+	struct pool *p = impl;
+	struct conn *c = acquire(p);
+	sqlite3_stmt *st = bind(c, ST_REVIEW_LIST, "i", (int64_t)max);
+	int n = 0, rc = SQLITE_DONE;
+	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		read_story(st, &out[n++]);
+	*count = n;
+	rc = (n == max || rc == SQLITE_DONE) ? 0 : db_err(err, c->db, "cannot list the reviews");
+	release(p, c);
+	return rc;
+}
+
+/* Inside a transaction: decides the story; *next is the kind an approval
+ * must queue ("" for none) and *max_attempts its attempts. 1 when the story
+ * is not waiting for review. */
+static int decide(struct conn *c, const char *id, bool approve, const char *note, int64_t now,
+                  char next[16], int *max_attempts, struct sv_err *err)
+{
+	sqlite3_stmt *st = bind(c, ST_REVIEW_DECIDE, "sisi", id, (int64_t)approve, note, now);
+	int step = sqlite3_step(st), rc = 1;
+	if (step == SQLITE_ROW) {
+		const unsigned char *kind = sqlite3_column_text(st, 0);
+		snprintf(next, 16, "%s", kind ? (const char *)kind : "");
+		*max_attempts = sqlite3_column_int(st, 1);
+		rc = 0;
+	} else if (step != SQLITE_DONE) {
+		rc = db_err(err, c->db, "cannot decide the review");
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+static int sq_review_decide(void *impl, const char *id, bool approve, const char *note, int64_t now,
+                            char queued[16], struct sv_err *err)
+{
+	struct pool *p = impl;
+	struct conn *c = acquire(p);
+	char next[16] = "";
+	int max_attempts = 0;
+	int rc = begin(c, err);
+	if (rc == 0)
+		rc = decide(c, id, approve, note, now, next, &max_attempts, err);
+	if (rc == 0 && next[0])
+		rc = queue_job(c, next, id, max_attempts, now, err);
+	rc = finish(c, rc, err);
+	release(p, c);
+	if (rc == 0)
+		memcpy(queued, next, sizeof(next));
 	return rc;
 }
 
@@ -812,6 +962,9 @@ const struct sv_store_ops sv_store_sqlite_ops = {
     .job_succeed = sq_job_succeed,
     .job_hand_on = sq_job_hand_on,
     .job_fail = sq_job_fail,
+    .job_hold = sq_job_hold,
+    .review_list = sq_review_list,
+    .review_decide = sq_review_decide,
     .media_put = sq_media_put,
     .media_get = sq_media_get,
     .media_list = sq_media_list,

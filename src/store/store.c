@@ -29,7 +29,8 @@ struct sv_store {
 	bool listening; /* the backend delivers the events (of every process) */
 };
 
-const char *const sv_store_statuses[4] = {"queued", "generating", "ready", "failed"};
+const char *const sv_store_statuses[SV_STORE_NSTATUSES] = {"queued", "generating", "review",
+                                                           "ready",  "failed",     "rejected"};
 
 void sv_store_story_clear(struct sv_store_story *s)
 {
@@ -37,6 +38,7 @@ void sv_store_story_clear(struct sv_store_story *s)
 	free(s->title);
 	free(s->story);
 	free(s->error);
+	free(s->review);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -162,7 +164,8 @@ int sv_store_story_delete(struct sv_store *s, const char *id, struct sv_err *err
 	return s->ops->story_delete(s->impl, id, err);
 }
 
-int sv_store_story_counts(struct sv_store *s, int64_t counts[4], struct sv_err *err)
+int sv_store_story_counts(struct sv_store *s, int64_t counts[SV_STORE_NSTATUSES],
+                          struct sv_err *err)
 {
 	return s->ops->story_counts(s->impl, counts, err);
 }
@@ -227,6 +230,40 @@ int sv_store_job_fail(struct sv_store *s, const struct sv_store_job *job, const 
 	int rc = s->ops->job_fail(s->impl, job, worker, message, now, retry_at, err);
 	if (rc == 0)
 		local_event(s, SV_STORE_EVENT_STORY, job->story_id);
+	return rc;
+}
+
+int sv_store_job_hold(struct sv_store *s, const struct sv_store_job *job, const char *worker,
+                      const char *title, const char *story, const char *review,
+                      const char *next_kind, int64_t now, struct sv_err *err)
+{
+	if (!review)
+		return sv_err_set(err, "invalid_value", "review", "a held story needs a reason");
+	/* Approval queues next_kind as a job, whose kind must fit struct sv_store_job. */
+	if (next_kind && (!*next_kind || strlen(next_kind) >= sizeof(job->kind)))
+		return sv_err_set(err, "invalid_value", "next_kind", "'%s' is not a job kind",
+		                  next_kind);
+	int rc = s->ops->job_hold(s->impl, job, worker, title, story, review, next_kind, now, err);
+	if (rc == 0)
+		local_event(s, SV_STORE_EVENT_STORY, job->story_id);
+	return rc;
+}
+
+int sv_store_review_list(struct sv_store *s, struct sv_store_story *out, int max, int *count,
+                         struct sv_err *err)
+{
+	return s->ops->review_list(s->impl, out, max, count, err);
+}
+
+int sv_store_review_decide(struct sv_store *s, const char *id, bool approve, const char *note,
+                           int64_t now, struct sv_err *err)
+{
+	char queued[16] = "";
+	int rc = s->ops->review_decide(s->impl, id, approve, note, now, queued, err);
+	if (rc == 0)
+		local_event(s, SV_STORE_EVENT_STORY, id);
+	if (rc == 0 && queued[0])
+		local_event(s, SV_STORE_EVENT_JOB, queued);
 	return rc;
 }
 

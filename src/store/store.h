@@ -25,20 +25,26 @@
 struct sv_store;
 
 /* The schema every backend migrates to (each keeps one migration per version). */
-#define SV_STORE_SCHEMA_VERSION 3
+#define SV_STORE_SCHEMA_VERSION 4
 
 #define SV_STORE_ID_LEN 32 /* story ids are 32 lowercase hex characters */
+
+/* A story is queued, generating, then ready or failed; output moderation may
+ * hold it in review on the way, where a person approves it (it goes on) or
+ * rejects it (never delivered). */
+#define SV_STORE_NSTATUSES 6
 
 /* A story row. Strings are owned by the struct: release with sv_store_story_clear. */
 struct sv_store_story {
 	char id[SV_STORE_ID_LEN + 1];
-	char status[16];                /* queued, generating, ready, failed */
+	char status[16];                /* one of sv_store_statuses */
 	int64_t seq;                    /* insertion order, used as the list cursor */
 	int64_t created_at, updated_at; /* unix milliseconds */
 	char *params;                   /* JSON text */
 	char *title;                    /* NULL until ready */
 	char *story;                    /* JSON text of the whole story, NULL until ready */
-	char *error;                    /* NULL unless failed */
+	char *error;                    /* NULL unless failed or rejected */
+	char *review;                   /* JSON text: why it was held for review, else NULL */
 };
 
 void sv_store_story_clear(struct sv_store_story *s);
@@ -81,7 +87,7 @@ struct sv_store_ops {
 	int (*story_list)(void *impl, int64_t before_seq, int limit, struct sv_store_story *out,
 	                  int *count, struct sv_err *err);
 	int (*story_delete)(void *impl, const char *id, struct sv_err *err);
-	int (*story_counts)(void *impl, int64_t counts[4], struct sv_err *err);
+	int (*story_counts)(void *impl, int64_t counts[SV_STORE_NSTATUSES], struct sv_err *err);
 	int (*jobs_queued)(void *impl, const char *kind, int64_t *count, struct sv_err *err);
 	int (*page_count)(void *impl, const char *story_id, int64_t *count, struct sv_err *err);
 	int (*job_claim)(void *impl, const char *kind, const char *worker, int64_t now,
@@ -97,6 +103,15 @@ struct sv_store_ops {
 	                   struct sv_err *err);
 	int (*job_fail)(void *impl, const struct sv_store_job *job, const char *worker,
 	                const char *message, int64_t now, int64_t retry_at, struct sv_err *err);
+	int (*job_hold)(void *impl, const struct sv_store_job *job, const char *worker,
+	                const char *title, const char *story, const char *review,
+	                const char *next_kind, int64_t now, struct sv_err *err);
+	int (*review_list)(void *impl, struct sv_store_story *out, int max, int *count,
+	                   struct sv_err *err);
+	/* As sv_store_review_decide; queued says the kind of the job an approval
+	 * queued ("" when none), for the front's events. */
+	int (*review_decide)(void *impl, const char *id, bool approve, const char *note,
+	                     int64_t now, char queued[16], struct sv_err *err);
 	int (*media_put)(void *impl, const char *story_id, const struct sv_store_media *m,
 	                 struct sv_err *err);
 	int (*media_get)(void *impl, const char *story_id, const char *name,
@@ -122,8 +137,9 @@ struct sv_store_ops {
 struct sv_store *sv_store_open(const char *url, struct sv_err *err);
 void sv_store_close(struct sv_store *s);
 
-/* The order of the counts returned by sv_store_story_counts. */
-extern const char *const sv_store_statuses[4];
+/* The statuses, in the order of the counts returned by sv_store_story_counts:
+ * queued, generating, review, ready, failed, rejected. */
+extern const char *const sv_store_statuses[SV_STORE_NSTATUSES];
 
 int sv_store_ping(struct sv_store *s, struct sv_err *err);
 /* The newest schema migration applied to the database. */
@@ -140,7 +156,8 @@ int sv_store_story_list(struct sv_store *s, int64_t before_seq, int limit,
                         struct sv_store_story *out, int *count, struct sv_err *err);
 /* 0 deleted (with its pages and jobs), 1 not found. */
 int sv_store_story_delete(struct sv_store *s, const char *id, struct sv_err *err);
-int sv_store_story_counts(struct sv_store *s, int64_t counts[4], struct sv_err *err);
+int sv_store_story_counts(struct sv_store *s, int64_t counts[SV_STORE_NSTATUSES],
+                          struct sv_err *err);
 int sv_store_jobs_queued(struct sv_store *s, const char *kind, int64_t *count, struct sv_err *err);
 /* How many pages of a story are stored so far (0 for an unknown story). */
 int sv_store_page_count(struct sv_store *s, const char *story_id, int64_t *count,
@@ -172,6 +189,30 @@ int sv_store_job_hand_on(struct sv_store *s, const struct sv_store_job *job, con
  * its last attempt, dead-lettered and its story marked failed. */
 int sv_store_job_fail(struct sv_store *s, const struct sv_store_job *job, const char *worker,
                       const char *message, int64_t now, int64_t retry_at, struct sv_err *err);
+/* Marks the job done and holds its story for review, atomically: status
+ * review, title and story stored (NULL keeps what is there), review the
+ * reason (JSON text, required), next_kind the job that approval queues
+ * (NULL: approval makes the story ready). 1 when the worker no longer holds
+ * the lease (nothing changes); -1 also without a review, or with a next_kind
+ * that does not fit struct sv_store_job's kind. */
+int sv_store_job_hold(struct sv_store *s, const struct sv_store_job *job, const char *worker,
+                      const char *title, const char *story, const char *review,
+                      const char *next_kind, int64_t now, struct sv_err *err);
+
+/* ---- the review queue: stories that output moderation held for a person ---- */
+
+/* Stories waiting for review, oldest first (by seq); out holds room for max rows,
+ * *count says how many were filled. Rows carry params, title and review, not the story text. */
+int sv_store_review_list(struct sv_store *s, struct sv_store_story *out, int max, int *count,
+                         struct sv_err *err);
+/* Decides a story held for review, atomically. Approve: with a review_next kind the
+ * story goes back to generating and a job of that kind is queued (max_attempts as the
+ * text job had; same as job_hand_on does), else it becomes ready. Reject: the story
+ * becomes rejected with note (or "rejected in review") as its error. The review
+ * column is kept either way (it is the record of why). 0, 1 when there is no story
+ * with that id waiting for review, -1. */
+int sv_store_review_decide(struct sv_store *s, const char *id, bool approve, const char *note,
+                           int64_t now, struct sv_err *err);
 
 /* Records a media file of a story (replacing one of the same name). */
 int sv_store_media_put(struct sv_store *s, const char *story_id, const struct sv_store_media *m,

@@ -8,6 +8,7 @@
  */
 #include "textgen/textgen.h"
 
+#include "moderate/moderate.h"
 #include "story/story.h"
 
 #include <ctype.h>
@@ -36,8 +37,16 @@ const char *sv_textgen_provider_name(enum sv_textgen_provider p)
 struct sv_textgen {
 	const struct sv_textgen_ops *ops; /* NULL for grammar */
 	void *self;
-	bool completion; /* continues a lead rather than answering a prompt */
+	bool completion;                      /* continues a lead rather than answering a prompt */
+	const struct sv_moderator *moderator; /* borrowed; NULL: no output moderation */
+	int rewrites;
 };
+
+void sv_textgen_set_moderator(struct sv_textgen *g, const struct sv_moderator *m, int rewrites)
+{
+	g->moderator = m;
+	g->rewrites = rewrites > 0 ? rewrites : 0;
+}
 
 struct sv_textgen *sv_textgen_new(enum sv_textgen_provider p, struct lm_batcher *b,
                                   const struct sv_textgen_openai_options *o, struct sv_err *err)
@@ -79,7 +88,7 @@ struct sv_textgen *sv_textgen_new_ops(const struct sv_textgen_ops *ops, void *se
 		sv_err_set(err, "nomem", "", "out of memory");
 		return NULL;
 	}
-	*g = (struct sv_textgen){ops, self, completion};
+	*g = (struct sv_textgen){ops, self, completion, NULL, 0};
 	return g;
 }
 
@@ -238,27 +247,33 @@ static int keep_page(json_t *page, const char *text, json_t *spans)
 	return 0;
 }
 
-static int write_page(struct sv_textgen *g, const json_t *story, json_t *page, uint64_t seed,
-                      struct sv_err *err)
+/* One answer of the model for a page: 0 with the page's new words in clean
+ * and spans, 1 when the answer fails the checks (why says how), -1. A
+ * rewrite (attempt > 0) has a seed of its own and, for chat models, a note
+ * that the last answer was not right for the age. */
+static int ask_model(struct sv_textgen *g, const json_t *story, const json_t *page,
+                     const struct page_cast *pc, int attempt, uint64_t seed, struct sv_buf *clean,
+                     json_t **spans, struct sv_err *why, struct sv_err *err)
 {
-	struct page_cast pc;
-	page_cast_of(story, json_object_get(page, "scene"), &pc);
 	int target = target_words(story, page);
-	struct sv_buf system, prompt, lead, raw, clean;
+	struct sv_buf system, prompt, lead, raw;
 	sv_buf_init(&system);
 	sv_buf_init(&prompt);
 	sv_buf_init(&lead);
 	sv_buf_init(&raw);
-	sv_buf_init(&clean);
 	const char *age = str(json_object_get(story, "parameters"), "age");
 	sv_buf_printf(&system,
 	              "You write one page of a picture book for children aged %s. Use short, warm, "
 	              "simple sentences a child of that age can follow. Keep to the plan, name the "
 	              "characters, and keep everything kind and safe. Answer with the page's words "
-	              "only.",
-	              age);
-	describe_page(&prompt, story, page, &pc, target);
-	struct lead l = {&lead, pc.n ? pc.names[0] : NULL, 0, false};
+	              "only.%s",
+	              age,
+	              attempt ? " Your last try had words that are not right for children this "
+	                        "age: write the page again, gentle and kind, with no fighting, "
+	                        "weapons or frights."
+	                      : "");
+	describe_page(&prompt, story, page, pc, target);
+	struct lead l = {&lead, pc->n ? pc->names[0] : NULL, 0, false};
 	sv_story_sentences(str(page, "text"), lead_sentence, &l);
 	struct sv_textgen_request r = {
 	    .system = system.data ? system.data : "",
@@ -267,7 +282,7 @@ static int write_page(struct sv_textgen *g, const json_t *story, json_t *page, u
 	    .max_tokens = target * 2 < 512 ? target * 2 : 512,
 	    .temperature = 0.8,
 	    .top_p = 0.9,
-	    .seed = seed,
+	    .seed = attempt ? sv_hash64(&attempt, sizeof attempt, seed) : seed,
 	};
 	/* A completion model's page is the lead and what follows it; at least
 	 * half the page's words must be the model's own. */
@@ -282,50 +297,199 @@ static int write_page(struct sv_textgen *g, const json_t *story, json_t *page, u
 	    !isspace((unsigned char)raw.data[lead_len]))
 		rc = insert_space(&raw, lead_len);
 	int least = lead_stats.words + target / 2;
-	json_t *spans = NULL;
-	struct sv_textgen_check want = {pc.names, pc.roles, pc.n, least,
+	struct sv_textgen_check want = {pc->names, pc->roles, pc->n, least,
 	                                least > target ? least + target / 2 : target * 3 / 2};
-	struct sv_err why = {0};
 	if (rc == 0)
-		rc = sv_textgen_clean(raw.data ? raw.data : "", &want, &clean, &spans, &why);
-	const char *used = "grammar";
-	if (rc == 0) {
-		rc = keep_page(page, clean.data, spans);
-		used = g->ops->name;
-	} else if (rc == 1) {
-		sv_log(SV_LOG_DEBUG, "a page keeps its draft",
-		       json_pack("{s:O?,s:s}", "page", json_object_get(page, "number"), "why",
-		                 why.message));
-		rc = 0;
-	}
-	if (rc == 0 && json_object_set_new(page, "text_provider", json_string(used)) < 0)
-		rc = -1;
+		rc = sv_textgen_clean(raw.data ? raw.data : "", &want, clean, spans, why);
 	if (rc < 0 && err && !err->code[0])
 		sv_err_set(err, "nomem", "", "out of memory");
 	sv_buf_free(&system);
 	sv_buf_free(&prompt);
 	sv_buf_free(&lead);
 	sv_buf_free(&raw);
+	return rc;
+}
+
+/* ---- output moderation ---- */
+
+/* Softens the string at key of obj for the age and checks it; its spans
+ * (byte offsets, when spans is given) follow the softened words. 0 with
+ * *res filled (allowed or not), -1. */
+static int guard_string(const struct sv_moderator *m, const char *age, json_t *obj, const char *key,
+                        json_t *spans, int *softened, struct sv_moderate_result *res,
+                        struct sv_err *err)
+{
+	const char *text = json_string_value(json_object_get(obj, key));
+	res->allowed = true;
+	res->nmatches = 0;
+	if (!text)
+		return 0;
+	struct sv_buf out;
+	sv_buf_init(&out);
+	struct sv_moderate_softened edits;
+	int rc = sv_moderate_soften(m, text, strlen(text), age, &out, &edits, res, err);
+	if (rc == 0 && edits.nedits) {
+		*softened += (int)edits.nedits;
+		size_t i;
+		json_t *sp;
+		json_array_foreach(spans, i, sp) for (int k = 0; k < 2; k++)
+		{
+			const char *edge = k ? "end" : "start";
+			size_t at = (size_t)json_integer_value(json_object_get(sp, edge));
+			json_object_set_new(
+			    sp, edge,
+			    json_integer((json_int_t)sv_moderate_softened_offset(&edits, at)));
+		}
+		rc = json_object_set_new(obj, key, json_stringn(out.data, out.len));
+		if (rc < 0)
+			sv_err_set(err, "nomem", "", "out of memory");
+	}
+	sv_buf_free(&out);
+	return rc;
+}
+
+/* What a person reviewing the story needs to see of a refusal: where, what
+ * for, and the words themselves (it is their job to read them). */
+static int flag(json_t *review, const json_t *page, const char *field, const char *text,
+                const struct sv_moderate_result *res, int rewrites)
+{
+	json_t *cats = json_array(), *matches = json_array();
+	for (int c = 0; c < SV_MODERATE_NCATEGORIES; c++)
+		if (res->categories & (1u << c))
+			json_array_append_new(cats, json_string(sv_moderate_category_name(c)));
+	for (size_t i = 0; i < res->nmatches; i++) {
+		const struct sv_moderate_match *x = &res->matches[i];
+		json_array_append_new(
+		    matches, json_pack("{s:I,s:I,s:s,s:i,s:s%}", "start", (json_int_t)x->start,
+		                       "end", (json_int_t)x->end, "category",
+		                       sv_moderate_category_name(x->category), "severity",
+		                       x->severity, "words", text + x->start, x->end - x->start));
+	}
+	json_t *f = json_pack("{s:s,s:o,s:i,s:o,s:i}", "field", field, "categories", cats,
+	                      "severity", res->severity, "matches", matches, "rewrites", rewrites);
+	if (f && page)
+		json_object_set(f, "page", json_object_get(page, "number"));
+	return f ? json_array_append_new(review, f) : -1;
+}
+
+/* Softens and checks a page's words: 0 allowed, 1 refused, -1. */
+static int guard_page(const struct sv_textgen *g, const char *age, json_t *page, int *softened,
+                      struct sv_moderate_result *res, struct sv_err *err)
+{
+	return guard_string(g->moderator, age, page, "text", json_object_get(page, "spans"),
+	                    softened, res, err) < 0
+	           ? -1
+	           : !res->allowed;
+}
+
+/* ---- writing a page ---- */
+
+/* Writes one page: the model's answer when it passes the checks, else the
+ * draft; with a moderator, softened for the age, and a model's page that is
+ * still refused asked for again up to the rewrite limit. A page refused at
+ * the end keeps its words and is flagged in review. */
+static int write_page(struct sv_textgen *g, const json_t *story, json_t *page, uint64_t seed,
+                      json_t *review, struct sv_err *err)
+{
+	struct page_cast pc;
+	page_cast_of(story, json_object_get(page, "scene"), &pc);
+	const char *age = str(json_object_get(story, "parameters"), "age");
+	json_t *draft = json_deep_copy(page);
+	if (!draft)
+		return sv_err_set(err, "nomem", "", "out of memory");
+	struct sv_buf clean;
+	sv_buf_init(&clean);
+	const char *used = "grammar";
+	int rc = 0, attempt = 0, softened = 0;
+	struct sv_moderate_result res = {.allowed = true};
+	for (;; attempt++) {
+		json_t *spans = NULL;
+		struct sv_err why = {0};
+		int got = g->ops ? ask_model(g, story, draft, &pc, attempt, seed, &clean, &spans,
+		                             &why, err)
+		                 : 1;
+		if (got < 0) {
+			rc = -1;
+			break;
+		}
+		if (got == 0) {
+			rc = keep_page(page, clean.data, spans);
+			used = g->ops->name;
+		} else {
+			if (g->ops)
+				sv_log(SV_LOG_DEBUG, "a page keeps its draft",
+				       json_pack("{s:O?,s:s}", "page",
+				                 json_object_get(page, "number"), "why",
+				                 why.message));
+			json_object_update(page, draft); /* back to the draft's words */
+			used = "grammar";
+		}
+		softened = 0;
+		if (rc == 0 && g->moderator)
+			rc = guard_page(g, age, page, &softened, &res, err);
+		/* Refused: the model may try again; the draft never changes. */
+		if (rc != 1 || got != 0 || attempt >= g->rewrites)
+			break;
+		rc = 0;
+	}
+	if (rc == 1)
+		rc = flag(review, page, "text", str(page, "text"), &res, attempt) < 0 ? -1 : 0;
+	int chapter_softened = 0;
+	if (rc == 0 && g->moderator) {
+		rc = guard_string(g->moderator, age, page, "chapter_title", NULL, &chapter_softened,
+		                  &res, err);
+		if (rc == 0 && !res.allowed)
+			rc = flag(review, page, "chapter_title", str(page, "chapter_title"), &res,
+			          0);
+	}
+	if (rc == 0 && g->ops && json_object_set_new(page, "text_provider", json_string(used)) < 0)
+		rc = -1;
+	if (rc == 0 && (softened || attempt) &&
+	    json_object_set_new(page, "moderation",
+	                        json_pack("{s:i,s:i}", "softened", softened, "rewrites", attempt)) <
+	        0)
+		rc = -1;
+	if (rc < 0 && err && !err->code[0])
+		sv_err_set(err, "nomem", "", "out of memory");
+	json_decref(draft);
 	sv_buf_free(&clean);
 	return rc;
 }
 
-int sv_textgen_write_story(struct sv_textgen *g, json_t *story, struct sv_err *err)
+int sv_textgen_write_story(struct sv_textgen *g, json_t *story, json_t **review, struct sv_err *err)
 {
-	if (!g->ops)
+	*review = NULL;
+	if (!g->ops && !g->moderator)
 		return 0;
 	uint64_t seed = (uint64_t)json_integer_value(
 	    json_object_get(json_object_get(story, "parameters"), "seed"));
+	json_t *flags = json_array();
+	if (!flags)
+		return sv_err_set(err, "nomem", "", "out of memory");
 	size_t i;
 	json_t *page;
 	json_int_t words = 0;
+	int rc = 0;
 	json_array_foreach(json_object_get(story, "pages"), i, page)
 	{
-		if (write_page(g, story, page, sv_hash64(&i, sizeof i, seed), err) < 0)
-			return -1;
+		if (write_page(g, story, page, sv_hash64(&i, sizeof i, seed), flags, err) < 0) {
+			rc = -1;
+			break;
+		}
 		words += json_integer_value(json_object_get(page, "words"));
 	}
-	return json_object_set_new(story, "word_count", json_integer(words)) < 0
-	           ? sv_err_set(err, "nomem", "", "out of memory")
-	           : 0;
+	if (rc == 0 && g->moderator) { /* the title, which every page and list shows */
+		int softened = 0;
+		struct sv_moderate_result res;
+		const char *age = str(json_object_get(story, "parameters"), "age");
+		rc = guard_string(g->moderator, age, story, "title", NULL, &softened, &res, err);
+		if (rc == 0 && !res.allowed)
+			rc = flag(flags, NULL, "title", str(story, "title"), &res, 0);
+	}
+	if (rc == 0 && json_object_set_new(story, "word_count", json_integer(words)) < 0)
+		rc = sv_err_set(err, "nomem", "", "out of memory");
+	if (rc == 0 && json_array_size(flags))
+		*review = json_incref(flags);
+	json_decref(flags);
+	return rc;
 }

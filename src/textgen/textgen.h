@@ -20,6 +20,7 @@
 
 #include "base/base.h"
 #include "lm/lm.h"
+#include "moderate/moderate.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -110,12 +111,24 @@ struct sv_textgen *sv_textgen_new_ops(const struct sv_textgen_ops *ops, void *se
                                       struct sv_err *err);
 void sv_textgen_free(struct sv_textgen *g);
 
+/* Output moderation for every story g writes from now on: each page's words,
+ * chapter title and the story's title are softened for the story's age
+ * group (sv_moderate_soften) and checked; a page a model wrote that is still
+ * refused is asked for again, up to rewrites times. m is borrowed. */
+void sv_textgen_set_moderator(struct sv_textgen *g, const struct sv_moderator *m, int rewrites);
+
 /* Rewrites the pages of a story document (from sv_story_generate) with the
  * provider, in place: each page's "text", "words" and "spans", and
- * "text_provider" on each page ("grammar" where the draft was kept). The
- * grammar provider leaves the story as it is. -1 with err filled when the
- * provider fails outright (the story is then unchanged page by page up to
- * the failure). */
-int sv_textgen_write_story(struct sv_textgen *g, json_t *story, struct sv_err *err);
+ * "text_provider" on each page ("grammar" where the draft was kept); with a
+ * moderator, pages softened or rewritten say so in "moderation"
+ * ({"softened","rewrites"}). The grammar provider writes nothing of its own.
+ * *review is NULL when everything passed, else a new array of what was
+ * still refused — {"field":"text"|"chapter_title"|"title","page"?,
+ * "categories","severity","rewrites","matches":[{"start","end","category",
+ * "severity","words"}]} — and the story must be read by a person before a
+ * child gets it. -1 with err filled when the provider fails outright (the
+ * story is then unchanged page by page up to the failure). */
+int sv_textgen_write_story(struct sv_textgen *g, json_t *story, json_t **review,
+                           struct sv_err *err);
 
 #endif

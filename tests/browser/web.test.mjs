@@ -13,7 +13,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { BIN, Server, sleep } from '../lib/server.mjs';
+import { modelServer } from '../lib/model.mjs';
+import { BIN, Server, runBin, sleep } from '../lib/server.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const SHOTS = process.env.STORYVERSE_SCREENSHOTS || '';
@@ -35,13 +36,13 @@ async function shot(page, name) {
 	await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 }
 
-async function newPage(viewport = { width: 1200, height: 900 }) {
+async function newPage(viewport = { width: 1200, height: 900 }, url = baseUrl) {
 	const context = await browser.newContext({ viewport });
 	const page = await context.newPage();
 	page.setDefaultTimeout(STEP_TIMEOUT_MS);
 	page.setDefaultNavigationTimeout(STEP_TIMEOUT_MS);
 	page.on('pageerror', (err) => pageErrors.push(err.message));
-	await page.goto(`${baseUrl}/`);
+	await page.goto(`${url}/`);
 	await page.locator('#create:not([disabled])').waitFor();
 	return page;
 }
@@ -518,6 +519,42 @@ describe('web page', { timeout: 10 * TEST_TIMEOUT_MS }, () => {
 			await shot(page, '11-next-episode');
 		} finally {
 			await page.context().close();
+		}
+	});
+
+	test('a story moderation holds is shown as being checked, and opens once approved', { timeout: TEST_TIMEOUT_MS }, async () => {
+		/* A model that writes something no child should read on every page. */
+		const model = await modelServer(() => true);
+		const held = await new Server({
+			args: ['--text-provider', 'openai'],
+			env: { STORYVERSE_OPENAI_BASE_URL: model.url },
+		}).start();
+		const page = await newPage(undefined, held.url);
+		try {
+			await pickUniverseAndHero(page);
+			await page.click('#create');
+			await page.waitForFunction(() => document.querySelector('#status')?.dataset.status === 'review', null, {
+				timeout: STORY_TIMEOUT_MS,
+			});
+			assert.match(await page.textContent('#status'), /grown-up is reading this story/);
+			const item = page.locator('[data-testid="story-item"][data-status="review"]');
+			await item.waitFor();
+			assert.match(await item.textContent(), /being checked/);
+			assert.match(await item.textContent(), /A story a grown-up is checking/);
+			await shot(page, 'held-for-review');
+			const id = await item.getAttribute('data-id');
+			const approved = await runBin(['review', 'approve', id, '--data', held.dataDir]);
+			assert.equal(approved.status, 0, approved.stderr);
+			await page.reload();
+			await page.click(`[data-testid="story-item"][data-id="${id}"] button[data-action="open"]`);
+			const result = await waitForStory(page);
+			assert.equal(result.status, 'ready', result.text);
+			await page.locator('#story').waitFor({ state: 'visible' });
+		} finally {
+			await page.context().close();
+			await held.stop();
+			held.cleanup();
+			model.srv.close();
 		}
 	});
 

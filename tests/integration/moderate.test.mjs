@@ -80,17 +80,32 @@ test('--eval prints precision, recall and false-positive rate', () => {
   assert.match(r.stdout, /^violence\s+1\s+1\.000\s+1\.000/m);
 });
 
-test('the labelled evaluation set: recall >= 0.95, false positives <= 2% at 6-8', () => {
-  const file = fileURLToPath(new URL('../data/moderation-eval.tsv', import.meta.url));
-  const r = spawnSync(BIN, ['moderate', '--eval', file, '--age', '6-8'], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  const overall = r.stdout.split('\n').find((l) => l.startsWith('overall'));
-  assert.ok(overall, r.stdout);
-  const [, lines, , recall, fpr] = overall.trim().split(/\s+/);
-  assert.ok(Number(lines) > 700, r.stdout);
-  assert.ok(Number(recall) >= 0.95, `recall below 0.95:\n${r.stdout}`);
-  assert.ok(Number(fpr) <= 0.02, `false-positive rate above 0.02:\n${r.stdout}`);
-});
+// Each labelled set with what it must keep up. The first is the goal; the
+// held-out sets were written by people who had not seen the rules: the first
+// three were studied afterwards (so they guard against losing ground), the
+// fourth only measured. On text nothing was built from, the goal (recall 0.95)
+// is not met yet: tests/data/README.md has the numbers.
+const SETS = [
+  { file: 'moderation-eval.tsv', lines: 700, recall: 0.95, fpr: 0.02 },
+  { file: 'moderation-heldout.tsv', lines: 500, recall: 0.95, fpr: 0.02 },
+  { file: 'moderation-heldout-2.tsv', lines: 500, recall: 0.9, fpr: 0.02 },
+  { file: 'moderation-heldout-3.tsv', lines: 500, recall: 0.9, fpr: 0.02 },
+  { file: 'moderation-heldout-4.tsv', lines: 550, recall: 0.65, fpr: 0.02 },
+];
+
+for (const set of SETS) {
+  test(`${set.file}: recall >= ${set.recall}, false positives <= ${set.fpr} at 6-8`, () => {
+    const file = fileURLToPath(new URL(`../data/${set.file}`, import.meta.url));
+    const r = spawnSync(BIN, ['moderate', '--eval', file, '--age', '6-8'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const overall = r.stdout.split('\n').find((l) => l.startsWith('overall'));
+    assert.ok(overall, r.stdout);
+    const [, lines, , recall, fpr] = overall.trim().split(/\s+/);
+    assert.ok(Number(lines) > set.lines, r.stdout);
+    assert.ok(Number(recall) >= set.recall, `recall below ${set.recall}:\n${r.stdout}`);
+    assert.ok(Number(fpr) <= set.fpr, `false-positive rate above ${set.fpr}:\n${r.stdout}`);
+  });
+}
 
 test('bad usage is one line and exit 2', () => {
   for (const args of [['--age', '13'], ['--age'], ['--bogus'], ['--eval', path.join(tmp, 'none.tsv')], ['extra']]) {

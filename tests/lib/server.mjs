@@ -36,9 +36,9 @@ export function storyParams(catalog, i = 0, seedBase = 0) {
 
 // Runs the binary without blocking the event loop, so servers the test started
 // keep answering (and exit hooks and timers keep working) meanwhile.
-export function runBin(args, timeoutMs = 60000) {
+export function runBin(args, timeoutMs = 60000, env = {}) {
   return new Promise((resolve) => {
-    const p = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+    const p = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d) => (stdout += d));

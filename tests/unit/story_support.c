@@ -41,6 +41,11 @@ int sv_test_catalog_json_teardown(void **state)
 
 json_t *sv_test_story_in(size_t universe_index, uint64_t seed)
 {
+	return sv_test_story_aged(universe_index, NULL, seed);
+}
+
+json_t *sv_test_story_aged(size_t universe_index, const char *age, uint64_t seed)
+{
 	const json_t *universe =
 	    json_array_get(json_object_get(sv_test_catalog_json, "universes"), universe_index);
 	const char *id = json_string_value(json_object_get(universe, "id"));
@@ -59,6 +64,8 @@ json_t *sv_test_story_in(size_t universe_index, uint64_t seed)
 	snprintf(p.hero, sizeof(p.hero), "%s", hero ? hero : "");
 	snprintf(p.child_name, sizeof(p.child_name), "Ada");
 	p.seed = seed;
+	if (age)
+		snprintf(p.age, sizeof(p.age), "%s", age);
 	struct sv_err err = {0};
 	json_t *story = sv_story_params_validate(cat, &p, &err) == 0
 	                    ? sv_story_generate(cat, &p, NULL, NULL, &err)

@@ -26,6 +26,8 @@ int sv_test_catalog_json_teardown(void **state);
  * that universe's first hero, a child called Ada and seed; NULL (message on
  * stderr) when it cannot be made. */
 json_t *sv_test_story_in(size_t universe_index, uint64_t seed);
+/* The same for an age group ("3-5", "6-8", "9-12"). */
+json_t *sv_test_story_aged(size_t universe_index, const char *age, uint64_t seed);
 
 /* Every page's text, one page a line; the caller frees it. */
 char *sv_test_all_text(const json_t *story);

@@ -22,7 +22,7 @@
 
 #include <cmocka.h>
 
-#define NSTORIES 4
+#define NSTORIES 5
 
 struct side {
 	char url[160];
@@ -120,7 +120,8 @@ static void put_media(struct side *side, const char *id, const char *name, const
 }
 
 /* Stories in every state: 0 queued, 1 ready with pages and two media,
- * 2 failed (dead letter), 3 generating with a leased job and one page. */
+ * 2 failed (dead letter), 3 generating with a leased job and one page, 4 held
+ * for review (awkward text in its reason, and a next kind). */
 static void fill(struct side *side)
 {
 	struct sv_err err;
@@ -155,6 +156,10 @@ static void fill(struct side *side)
 	assert_int_equal(sv_store_job_claim(side->s, "text", "w", 2008, 60000, &job, &err), 0);
 	assert_string_equal(job.story_id, id_of(3));
 	assert_int_equal(sv_store_page_put(side->s, id_of(3), 1, "{\"p\":1}", &err), 0);
+	assert_int_equal(sv_store_job_claim(side->s, "text", "w", 2009, 60000, &job, &err), 0);
+	assert_string_equal(job.story_id, id_of(4));
+	assert_int_equal(
+	    sv_store_job_hold(side->s, &job, "w", "Held", "{}", awkward, "image", 2010, &err), 0);
 }
 
 static void assert_same_string(const char *a, const char *b)
@@ -180,6 +185,7 @@ static void assert_same_story(struct side *a, struct side *b, const char *id)
 	assert_same_string(x.title, y.title);
 	assert_same_string(x.story, y.story);
 	assert_same_string(x.error, y.error);
+	assert_same_string(x.review, y.review);
 	sv_store_story_clear(&x);
 	sv_store_story_clear(&y);
 	int64_t pa = -1, pb = -2;
@@ -236,9 +242,11 @@ static int blob_count(struct side *side)
 static int64_t story_total(struct side *side)
 {
 	struct sv_err err;
-	int64_t c[4];
+	int64_t c[SV_STORE_NSTATUSES], n = 0;
 	assert_int_equal(sv_store_story_counts(side->s, c, &err), 0);
-	return c[0] + c[1] + c[2] + c[3];
+	for (int i = 0; i < SV_STORE_NSTATUSES; i++)
+		n += c[i];
+	return n;
 }
 
 /* The staging folders under TMPDIR must all be gone after every call. */
@@ -303,7 +311,7 @@ static void round_trip_is_identical(void **state)
 		assert_same_media(&f->src, &f->dst, id_of(i));
 	}
 	assert_int_equal(blob_count(&f->dst), 3);
-	int64_t counts_a[4], counts_b[4], qa, qb;
+	int64_t counts_a[SV_STORE_NSTATUSES], counts_b[SV_STORE_NSTATUSES], qa, qb;
 	assert_int_equal(sv_store_story_counts(f->src.s, counts_a, &err), 0);
 	assert_int_equal(sv_store_story_counts(f->dst.s, counts_b, &err), 0);
 	assert_memory_equal(counts_a, counts_b, sizeof(counts_a));
@@ -336,6 +344,18 @@ static void restored_store_carries_on(void **state)
 	sv_store_story_clear(&last);
 	assert_int_equal(sv_store_job_claim(f->dst.s, "text", "w2", 70001, 1000, &job, &err), 0);
 	assert_string_equal(job.story_id, id_of(9));
+	/* The review queue carries on too: the held story, with its reason and
+	 * its next kind, is decided there. */
+	struct sv_store_story held = {0};
+	int n = 0;
+	assert_int_equal(sv_store_review_list(f->dst.s, &held, 1, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(held.id, id_of(4));
+	assert_string_equal(held.review, awkward);
+	sv_store_story_clear(&held);
+	assert_int_equal(sv_store_review_decide(f->dst.s, id_of(4), true, NULL, 70002, &err), 0);
+	assert_int_equal(sv_store_job_claim(f->dst.s, "image", "w2", 70003, 1000, &job, &err), 0);
+	assert_string_equal(job.story_id, id_of(4));
 }
 
 static void restore_into_nonempty_conflicts(void **state)

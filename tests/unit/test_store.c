@@ -169,7 +169,7 @@ static void create_get_and_list(void **state)
 	for (int i = 0; i < n; i++)
 		sv_store_story_clear(&rows[i]);
 
-	int64_t counts[4], queued;
+	int64_t counts[SV_STORE_NSTATUSES], queued;
 	assert_int_equal(sv_store_story_counts(f->s, counts, &err), 0);
 	assert_int_equal(counts[0], 5);
 	assert_int_equal(sv_store_jobs_queued(f->s, "text", &queued, &err), 0);
@@ -488,6 +488,17 @@ static void wait_heard(struct heard *h, int jobs, int stories)
 	assert_true(ok);
 }
 
+/* Subscribes h to the fixture's store and returns who writes: the store
+ * itself on SQLite (it hears only itself), another opener on PostgreSQL. */
+static struct sv_store *heard_writer(struct fixture *f, struct heard *h)
+{
+	struct sv_err err;
+	assert_int_equal(sv_store_subscribe(f->s, on_event, h, &err), 0);
+	struct sv_store *writer = f->path[0] ? f->s : sv_store_open(f->url, &err);
+	assert_non_null(writer);
+	return writer;
+}
+
 /* The events of another opener of the same database: on PostgreSQL another
  * process is heard through LISTEN/NOTIFY; on SQLite a store hears itself. */
 static void events_reach_subscribers(void **state)
@@ -495,9 +506,7 @@ static void events_reach_subscribers(void **state)
 	struct fixture *f = *state;
 	struct sv_err err;
 	struct heard h = {.lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER};
-	assert_int_equal(sv_store_subscribe(f->s, on_event, &h, &err), 0);
-	struct sv_store *writer = f->path[0] ? f->s : sv_store_open(f->url, &err);
-	assert_non_null(writer);
+	struct sv_store *writer = heard_writer(f, &h);
 
 	assert_int_equal(sv_store_story_create(writer, id_of(2), "{}", "image", 3, 1, &err), 0);
 	wait_heard(&h, 1, 0);
@@ -553,6 +562,359 @@ static void hand_on_queues_the_next_kind(void **state)
 	sv_store_story_clear(&s);
 }
 
+static void assert_story(struct fixture *f, const char *id, const char *status, const char *error)
+{
+	struct sv_err err;
+	struct sv_store_story s = {0};
+	assert_int_equal(sv_store_story_get(f->s, id, &s, &err), 0);
+	assert_string_equal(s.status, status);
+	if (error)
+		assert_string_equal(s.error, error);
+	else
+		assert_null(s.error);
+	sv_store_story_clear(&s);
+}
+
+/* Claims the text job of the oldest queued story (it must be id) and holds
+ * the story for review, to be followed by next (NULL: nothing). */
+static void claim_and_hold(struct fixture *f, const char *id, const char *review, const char *next)
+{
+	struct sv_err err;
+	struct sv_store_job job;
+	assert_int_equal(sv_store_job_claim(f->s, "text", "w1", 10, 1000, &job, &err), 0);
+	assert_string_equal(job.story_id, id);
+	assert_int_equal(
+	    sv_store_job_hold(f->s, &job, "w1", "T", "{\"p\":1}", review, next, 20, &err), 0);
+}
+
+static int64_t queued_of(struct fixture *f, const char *kind)
+{
+	struct sv_err err;
+	int64_t n = -1;
+	assert_int_equal(sv_store_jobs_queued(f->s, kind, &n, &err), 0);
+	return n;
+}
+
+/* Output moderation holds a story for a person: the text job is done, the
+ * story waits in the review queue with the reason, and nothing runs for it
+ * until the decision, which either goes on (the next job, with the text
+ * job's attempts, or ready), or rejects it for good. */
+static void review_holds_then_decides(void **state)
+{
+	struct fixture *f = *state;
+	struct sv_err err;
+	static const char why[] = "{\"category\":\"violence\",\"page\":2}";
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(sv_store_story_create(f->s, id_of(i), "{\"a\":1}", "text",
+		                                       i ? 3 : 4, 1 + i, &err),
+		                 0);
+	struct sv_store_job job;
+	assert_int_equal(sv_store_job_claim(f->s, "text", "w1", 10, 1000, &job, &err), 0);
+	assert_string_equal(job.story_id, id_of(0));
+	/* Only the lease holder holds, and a hold needs its reason. */
+	assert_int_equal(sv_store_job_hold(f->s, &job, "w2", "T", "{}", why, "image", 20, &err), 1);
+	assert_int_equal(sv_store_job_hold(f->s, &job, "w1", "T", "{}", NULL, "image", 20, &err),
+	                 -1);
+	assert_int_equal(
+	    sv_store_job_hold(f->s, &job, "w1", "Title", "{\"p\":0}", why, "image", 20, &err), 0);
+	struct sv_store_story s = {0};
+	assert_int_equal(sv_store_story_get(f->s, id_of(0), &s, &err), 0);
+	assert_string_equal(s.status, "review");
+	assert_string_equal(s.title, "Title");
+	assert_string_equal(s.story, "{\"p\":0}");
+	assert_string_equal(s.review, why);
+	sv_store_story_clear(&s);
+	assert_int_equal(queued_of(f, "image"), 0);
+	assert_int_equal(sv_store_job_claim(f->s, "image", "w1", 30, 1000, &job, &err), 1);
+	claim_and_hold(f, id_of(1), "{}", NULL);
+	claim_and_hold(f, id_of(2), "{\"r\":2}", NULL);
+	claim_and_hold(f, id_of(3), "{\"r\":3}", "audio");
+
+	/* The queue: held stories only (4 is still queued), oldest first. */
+	struct sv_store_story rows[8];
+	int n = -1;
+	assert_int_equal(sv_store_review_list(f->s, rows, 8, &n, &err), 0);
+	assert_int_equal(n, 4);
+	for (int i = 0; i < n; i++) {
+		assert_string_equal(rows[i].id, id_of(i));
+		assert_string_equal(rows[i].status, "review");
+		assert_string_equal(rows[i].params, "{\"a\":1}");
+		assert_non_null(rows[i].title);
+		assert_null(rows[i].story);
+		sv_store_story_clear(&rows[i]);
+	}
+	assert_int_equal(sv_store_review_list(f->s, rows, 2, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(rows[0].review, why);
+	assert_string_equal(rows[1].id, id_of(1));
+	sv_store_story_clear(&rows[0]);
+	sv_store_story_clear(&rows[1]);
+	int64_t counts[SV_STORE_NSTATUSES];
+	assert_int_equal(sv_store_story_counts(f->s, counts, &err), 0);
+	assert_int_equal(counts[0], 1); /* queued */
+	assert_int_equal(counts[2], 4); /* review */
+
+	/* Approved with a next kind: generating, and that job queued with the
+	 * attempts the text job had. Decided once only. */
+	assert_int_equal(sv_store_review_decide(f->s, id_of(0), true, NULL, 40, &err), 0);
+	assert_int_equal(sv_store_review_decide(f->s, id_of(0), true, NULL, 41, &err), 1);
+	assert_int_equal(sv_store_review_decide(f->s, id_of(0), false, "no", 41, &err), 1);
+	assert_int_equal(sv_store_story_get(f->s, id_of(0), &s, &err), 0);
+	assert_string_equal(s.status, "generating");
+	assert_string_equal(s.review, why); /* the record of why */
+	sv_store_story_clear(&s);
+	assert_int_equal(queued_of(f, "image"), 1);
+	assert_int_equal(sv_store_job_claim(f->s, "image", "w3", 50, 1000, &job, &err), 0);
+	assert_string_equal(job.story_id, id_of(0));
+	assert_int_equal(job.max_attempts, 4);
+	assert_int_equal(sv_store_job_succeed(f->s, &job, "w3", NULL, NULL, 60, &err), 0);
+	assert_story(f, id_of(0), "ready", NULL);
+
+	/* Approved with nothing next: ready, no job. */
+	assert_int_equal(sv_store_review_decide(f->s, id_of(1), true, "fine", 70, &err), 0);
+	assert_story(f, id_of(1), "ready", NULL);
+	/* Rejected, with a note and without. */
+	assert_int_equal(sv_store_review_decide(f->s, id_of(2), false, "too scary", 70, &err), 0);
+	assert_story(f, id_of(2), "rejected", "too scary");
+	assert_int_equal(sv_store_story_get(f->s, id_of(2), &s, &err), 0);
+	assert_string_equal(s.review, "{\"r\":2}");
+	sv_store_story_clear(&s);
+	assert_int_equal(sv_store_review_decide(f->s, id_of(3), false, NULL, 70, &err), 0);
+	assert_story(f, id_of(3), "rejected", "rejected in review");
+	assert_int_equal(queued_of(f, "image") + queued_of(f, "audio"), 0);
+	assert_int_equal(count_rows(f, "SELECT count(*) FROM jobs WHERE state <> 'done'"), 1);
+	/* Not waiting for review: a queued story, an unknown one. */
+	assert_int_equal(sv_store_review_decide(f->s, id_of(4), true, NULL, 70, &err), 1);
+	assert_int_equal(sv_store_review_decide(f->s, id_of(7), true, NULL, 70, &err), 1);
+	assert_story(f, id_of(4), "queued", NULL);
+
+	assert_int_equal(sv_store_review_list(f->s, rows, 8, &n, &err), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(sv_store_story_counts(f->s, counts, &err), 0);
+	assert_int_equal(counts[0], 1);
+	assert_int_equal(counts[1], 0);
+	assert_int_equal(counts[2], 0);
+	assert_int_equal(counts[3], 2); /* ready */
+	assert_int_equal(counts[4], 0);
+	assert_int_equal(counts[5], 2); /* rejected */
+	assert_string_equal(sv_store_statuses[5], "rejected");
+	/* A rejected story is deleted like any other. */
+	assert_int_equal(sv_store_story_delete(f->s, id_of(2), &err), 0);
+	assert_int_equal(sv_store_story_get(f->s, id_of(2), &s, &err), 1);
+}
+
+/* A worker that lost its lease cannot hold the story: the one that took the
+ * job over decides. */
+static void hold_after_lost_lease_changes_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct sv_err err;
+	struct sv_store_job a, b;
+	assert_int_equal(sv_store_story_create(f->s, id_of(0), "{}", "text", 3, 1, &err), 0);
+	assert_int_equal(sv_store_job_claim(f->s, "text", "w1", 10, 100, &a, &err), 0);
+	assert_int_equal(sv_store_job_claim(f->s, "text", "w2", 200, 100, &b, &err), 0);
+	assert_int_equal(sv_store_job_hold(f->s, &a, "w1", "late", "{}", "{}", "image", 210, &err),
+	                 1);
+	assert_story(f, id_of(0), "generating", NULL);
+	assert_int_equal(sv_store_review_decide(f->s, id_of(0), true, NULL, 220, &err), 1);
+	assert_int_equal(sv_store_job_hold(f->s, &b, "w2", "T", "{}", "{}", NULL, 230, &err), 0);
+	assert_story(f, id_of(0), "review", NULL);
+	/* Nothing left to claim, however late. */
+	assert_int_equal(sv_store_job_claim(f->s, "text", "w3", 100000, 100, &a, &err), 1);
+	assert_story(f, id_of(0), "review", NULL);
+}
+
+/* Holding and deciding are state changes like the others: subscribers hear
+ * the story move, and the job an approval queues. */
+static void review_events_reach_subscribers(void **state)
+{
+	struct fixture *f = *state;
+	struct sv_err err;
+	struct heard h = {.lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER};
+	struct sv_store *writer = heard_writer(f, &h);
+	assert_int_equal(sv_store_story_create(writer, id_of(1), "{}", "text", 3, 1, &err), 0);
+	struct sv_store_job job;
+	assert_int_equal(sv_store_job_claim(writer, "text", "w", 2, 1000, &job, &err), 0);
+	assert_int_equal(sv_store_job_hold(writer, &job, "w", "T", "{}", "{}", "image", 3, &err),
+	                 0);
+	wait_heard(&h, 1, 2); /* queued text; generating, review */
+	assert_int_equal(sv_store_review_decide(writer, id_of(1), true, NULL, 4, &err), 0);
+	wait_heard(&h, 2, 3); /* approved: generating, and an image job */
+	pthread_mutex_lock(&h.lock);
+	assert_string_equal(h.last_kind, "image");
+	assert_string_equal(h.last_story, id_of(1));
+	pthread_mutex_unlock(&h.lock);
+	if (writer != f->s)
+		sv_store_close(writer);
+}
+
+/* A database at schema version 3 (as the previous release left it) migrates
+ * in place: its rows, sequence numbers and foreign keys survive the rebuild
+ * of the stories table, and the new statuses and columns work. */
+/* Opens a store written at schema 3: it must migrate to 4, keeping story 0
+ * ready, whose row is left in *s. */
+static void open_migrated(struct fixture *f, struct sv_store_story *s)
+{
+	struct sv_err err;
+	f->s = sv_store_open(f->url, &err);
+	assert_non_null(f->s);
+	int version = 0;
+	assert_int_equal(sv_store_schema_version(f->s, &version, &err), 0);
+	assert_int_equal(version, 4);
+	assert_int_equal(sv_store_story_get(f->s, id_of(0), s, &err), 0);
+	assert_string_equal(s->status, "ready");
+}
+
+static void schema_3_migrates_keeping_rows(void **state)
+{
+	char dir[] = "/tmp/sv-store-v3-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct fixture f = {0};
+	snprintf(f.path, sizeof(f.path), "%s/v3.db", dir);
+	snprintf(f.url, sizeof(f.url), "sqlite:%s", f.path);
+	static const char v3[] =
+	    "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT "
+	    "NULL);"
+	    "INSERT INTO schema_migrations VALUES (1, 0), (2, 0), (3, 0);"
+	    "CREATE TABLE stories (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,"
+	    " status TEXT NOT NULL CHECK (status IN ('queued','generating','ready','failed')),"
+	    " params TEXT NOT NULL, title TEXT, story TEXT, error TEXT,"
+	    " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+	    "CREATE INDEX stories_status ON stories (status);"
+	    "CREATE TABLE pages (story_id TEXT NOT NULL REFERENCES stories (id) ON DELETE CASCADE,"
+	    " number INTEGER NOT NULL, page TEXT NOT NULL, PRIMARY KEY (story_id, number));"
+	    "CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,"
+	    " story_id TEXT NOT NULL REFERENCES stories (id) ON DELETE CASCADE,"
+	    " state TEXT NOT NULL CHECK (state IN ('queued','running','done','dead')),"
+	    " attempts INTEGER NOT NULL DEFAULT 0, max_attempts INTEGER NOT NULL,"
+	    " run_after INTEGER NOT NULL, lease_owner TEXT, lease_until INTEGER, last_error TEXT,"
+	    " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+	    "CREATE INDEX jobs_runnable ON jobs (kind, state, run_after);"
+	    "CREATE INDEX jobs_story ON jobs (story_id);"
+	    "CREATE TABLE media (story_id TEXT NOT NULL REFERENCES stories (id) ON DELETE CASCADE,"
+	    " name TEXT NOT NULL, blob TEXT NOT NULL, content_type TEXT NOT NULL,"
+	    " size INTEGER NOT NULL, PRIMARY KEY (story_id, name));"
+	    "CREATE INDEX jobs_queue ON jobs (kind, run_after, id) WHERE state = 'queued';"
+	    "CREATE INDEX jobs_leases ON jobs (kind, lease_until, id) WHERE state = 'running';"
+	    "INSERT INTO stories (id, status, params, title, story, created_at, updated_at) VALUES"
+	    " ('00000000000000000000000000000001', 'ready', '{\"a\":1}', 'Old', '{\"s\":1}', 5, 6),"
+	    " ('00000000000000000000000000000002', 'queued', '{}', NULL, NULL, 7, 7),"
+	    " ('00000000000000000000000000000003', 'queued', '{}', NULL, NULL, 8, 8);"
+	    "DELETE FROM stories WHERE seq = 3;"
+	    "INSERT INTO pages VALUES ('00000000000000000000000000000001', 1, '{}');"
+	    "INSERT INTO media VALUES ('00000000000000000000000000000001', 'story.html', 'b',"
+	    " 'text/html', 1);"
+	    "INSERT INTO jobs (kind, story_id, state, max_attempts, run_after, created_at,"
+	    " updated_at) VALUES ('text', '00000000000000000000000000000002', 'queued', 2, 7, 7, "
+	    "7);";
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(f.path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, v3, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	struct sv_err err;
+	struct sv_store_story s = {0};
+	open_migrated(&f, &s);
+	assert_int_equal(s.seq, 1);
+	assert_string_equal(s.params, "{\"a\":1}");
+	assert_string_equal(s.title, "Old");
+	assert_string_equal(s.story, "{\"s\":1}");
+	assert_int_equal(s.created_at, 5);
+	assert_null(s.review);
+	sv_store_story_clear(&s);
+	assert_int_equal(count_rows(&f, "SELECT count(*) FROM pages"), 1);
+	assert_int_equal(count_rows(&f, "SELECT count(*) FROM media"), 1);
+	assert_int_equal(count_rows(&f, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+	/* A new story numbers after the deleted one, as AUTOINCREMENT promised. */
+	assert_int_equal(sv_store_story_create(f.s, id_of(3), "{}", "text", 3, 9, &err), 0);
+	assert_int_equal(sv_store_story_get(f.s, id_of(3), &s, &err), 0);
+	assert_int_equal(s.seq, 4);
+	sv_store_story_clear(&s);
+	/* The old queue goes on, into the new statuses. */
+	struct sv_store_job job;
+	assert_int_equal(sv_store_job_claim(f.s, "text", "w", 10, 1000, &job, &err), 0);
+	assert_string_equal(job.story_id, id_of(1));
+	assert_int_equal(sv_store_job_hold(f.s, &job, "w", "T", "{}", "{}", "image", 11, &err), 0);
+	assert_int_equal(sv_store_review_decide(f.s, id_of(1), true, NULL, 12, &err), 0);
+	assert_int_equal(sv_store_job_claim(f.s, "image", "w", 13, 1000, &job, &err), 0);
+	assert_int_equal(job.max_attempts, 2);
+	/* The children still follow their story. */
+	assert_int_equal(sv_store_story_delete(f.s, id_of(0), &err), 0);
+	assert_int_equal(count_rows(&f, "SELECT count(*) FROM pages"), 0);
+	assert_int_equal(count_rows(&f, "SELECT count(*) FROM media"), 0);
+	assert_int_equal(sv_store_story_delete(f.s, id_of(1), &err), 0);
+	assert_int_equal(count_rows(&f, "SELECT count(*) FROM jobs WHERE story_id = '"
+	                                "00000000000000000000000000000002'"),
+	                 0);
+	sv_store_close(f.s);
+	char cmd[64];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* The same on PostgreSQL, where the CHECK is altered in place. */
+static void schema_3_migrates_keeping_rows_pg(void **state)
+{
+	struct fixture f = {0};
+	assert_int_equal(pg_support_create_db(&pg_support_server, f.url, sizeof(f.url)), 0);
+	static const char v3[] =
+	    "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT "
+	    "NULL);"
+	    "INSERT INTO schema_migrations VALUES (1, 0), (2, 0), (3, 0);"
+	    "CREATE TABLE stories (seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	    " id TEXT NOT NULL UNIQUE,"
+	    " status TEXT NOT NULL CHECK (status IN ('queued','generating','ready','failed')),"
+	    " params TEXT NOT NULL, title TEXT, story TEXT, error TEXT,"
+	    " created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);"
+	    "CREATE INDEX stories_status ON stories (status);"
+	    "CREATE TABLE pages (story_id TEXT NOT NULL REFERENCES stories (id) ON DELETE CASCADE,"
+	    " number INTEGER NOT NULL, page TEXT NOT NULL, PRIMARY KEY (story_id, number));"
+	    "CREATE TABLE jobs (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	    " kind TEXT NOT NULL,"
+	    " story_id TEXT NOT NULL REFERENCES stories (id) ON DELETE CASCADE,"
+	    " state TEXT NOT NULL CHECK (state IN ('queued','running','done','dead')),"
+	    " attempts INTEGER NOT NULL DEFAULT 0, max_attempts INTEGER NOT NULL,"
+	    " run_after BIGINT NOT NULL, lease_owner TEXT, lease_until BIGINT, last_error TEXT,"
+	    " created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);"
+	    "CREATE INDEX jobs_runnable ON jobs (kind, state, run_after);"
+	    "CREATE INDEX jobs_story ON jobs (story_id);"
+	    "CREATE TABLE media (story_id TEXT NOT NULL REFERENCES stories (id) ON DELETE CASCADE,"
+	    " name TEXT NOT NULL, blob TEXT NOT NULL, content_type TEXT NOT NULL,"
+	    " size BIGINT NOT NULL, PRIMARY KEY (story_id, name));"
+	    "CREATE INDEX jobs_queue ON jobs (kind, run_after, id) WHERE state = 'queued';"
+	    "CREATE INDEX jobs_leases ON jobs (kind, lease_until, id) WHERE state = 'running';"
+	    "INSERT INTO stories (id, status, params, title, story, created_at, updated_at) VALUES"
+	    " ('00000000000000000000000000000001', 'ready', '{\"a\":1}', 'Old', '{\"s\":1}', 5, 6),"
+	    " ('00000000000000000000000000000002', 'queued', '{}', NULL, NULL, 7, 7);"
+	    "INSERT INTO pages VALUES ('00000000000000000000000000000001', 1, '{}');"
+	    "INSERT INTO jobs (kind, story_id, state, max_attempts, run_after, created_at,"
+	    " updated_at) VALUES ('text', '00000000000000000000000000000002', 'queued', 2, 7, 7, "
+	    "7);";
+	PGconn *c = PQconnectdb(f.url);
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	PGresult *r = PQexec(c, v3);
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	PQfinish(c);
+
+	struct sv_err err;
+	struct sv_store_story s = {0};
+	open_migrated(&f, &s);
+	assert_string_equal(s.title, "Old");
+	assert_null(s.review);
+	sv_store_story_clear(&s);
+	struct sv_store_job job;
+	assert_int_equal(sv_store_job_claim(f.s, "text", "w", 10, 1000, &job, &err), 0);
+	assert_int_equal(sv_store_job_hold(f.s, &job, "w", "T", "{}", "{}", NULL, 11, &err), 0);
+	assert_int_equal(sv_store_review_decide(f.s, id_of(1), false, NULL, 12, &err), 0);
+	assert_int_equal(sv_store_story_get(f.s, id_of(1), &s, &err), 0);
+	assert_string_equal(s.status, "rejected");
+	sv_store_story_clear(&s);
+	assert_int_equal(sv_store_story_delete(f.s, id_of(0), &err), 0);
+	assert_int_equal(count_rows(&f, "SELECT count(*) FROM pages"), 0);
+	sv_store_close(f.s);
+}
+
 static void backoff_doubles_and_caps(void **state)
 {
 	assert_int_equal(sv_store_backoff_ms(1, 1000, 60000), 1000);
@@ -576,13 +938,18 @@ static void backoff_doubles_and_caps(void **state)
 	                                    teardown),                                             \
 	    cmocka_unit_test_setup_teardown(media_round_trip_and_cascade, setup, teardown),        \
 	    cmocka_unit_test_setup_teardown(events_reach_subscribers, setup, teardown),            \
-	    cmocka_unit_test_setup_teardown(hand_on_queues_the_next_kind, setup, teardown)
+	    cmocka_unit_test_setup_teardown(hand_on_queues_the_next_kind, setup, teardown),        \
+	    cmocka_unit_test_setup_teardown(review_holds_then_decides, setup, teardown),           \
+	    cmocka_unit_test_setup_teardown(hold_after_lost_lease_changes_nothing, setup,          \
+	                                    teardown),                                             \
+	    cmocka_unit_test_setup_teardown(review_events_reach_subscribers, setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest sqlite_tests[] = {
 	    cmocka_unit_test(open_rejects_bad_urls),
 	    STORE_TESTS(setup_sqlite),
+	    cmocka_unit_test(schema_3_migrates_keeping_rows),
 	    cmocka_unit_test(backoff_doubles_and_caps),
 	};
 	const struct CMUnitTest postgres_tests[] = {
@@ -591,6 +958,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(errors_while_down_then_recovers, setup_postgres,
 	                                    teardown),
 	    cmocka_unit_test(concurrent_opens_migrate_once),
+	    cmocka_unit_test(schema_3_migrates_keeping_rows_pg),
 	};
 	int failed = cmocka_run_group_tests_name("sqlite", sqlite_tests, NULL, NULL);
 	failed += cmocka_run_group_tests_name("postgres", postgres_tests, pg_support_group_setup,
