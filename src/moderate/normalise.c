@@ -29,16 +29,26 @@ struct units {
 	size_t n, cap;
 };
 
+/* Room for at least want more units. */
+static int grow(struct units *us, size_t want)
+{
+	size_t cap = us->cap ? us->cap : 256;
+	while (cap - us->n < want)
+		cap *= 2;
+	if (cap == us->cap)
+		return 0;
+	struct unit *u = realloc(us->u, cap * sizeof(*u));
+	if (!u)
+		return -1;
+	us->u = u;
+	us->cap = cap;
+	return 0;
+}
+
 static int push(struct units *us, uint32_t cp, uint32_t s, uint32_t e, uint8_t kind)
 {
-	if (us->n == us->cap) {
-		size_t cap = us->cap ? us->cap * 2 : 256;
-		struct unit *u = realloc(us->u, cap * sizeof(*u));
-		if (!u)
-			return -1;
-		us->u = u;
-		us->cap = cap;
-	}
+	if (us->n == us->cap && grow(us, 1))
+		return -1;
 	us->u[us->n++] = (struct unit){cp, s, e, kind};
 	return 0;
 }
@@ -151,12 +161,21 @@ static int fold(const char *s, size_t len, struct units *us)
 	size_t i = 0;
 	while (i < len) {
 		if (p[i] < 0x80) { /* the common case, without utf8proc */
-			uint32_t c = p[i];
-			if (c >= 'A' && c <= 'Z')
-				c += 'a' - 'A';
-			if (push(us, c, (uint32_t)i, (uint32_t)i + 1, classify(c)))
+			if (us->n == us->cap && grow(us, len - i))
 				return -1;
-			i++;
+			/* A run of ASCII bytes, as long as there is room. */
+			size_t room = us->cap - us->n;
+			size_t end = len - i < room ? len : i + room;
+			struct unit *u = us->u + us->n;
+			size_t k = i;
+			for (; k < end && p[k] < 0x80; k++) {
+				uint32_t c = p[k];
+				if (c >= 'A' && c <= 'Z')
+					c += 'a' - 'A';
+				*u++ = (struct unit){c, (uint32_t)k, (uint32_t)k + 1, classify(c)};
+			}
+			us->n += k - i;
+			i = k;
 			continue;
 		}
 		utf8proc_int32_t cp;
@@ -431,7 +450,8 @@ static const char *textspeak_of(const struct unit *u, size_t i, size_t j)
 	}
 	w[j - i] = '\0';
 	for (size_t k = 0; k < sizeof textspeak / sizeof textspeak[0]; k++)
-		if (strcmp(w, textspeak[k].word) == 0 && strlen(textspeak[k].means) <= 4 * (j - i))
+		if (textspeak[k].word[0] == w[0] && strcmp(w, textspeak[k].word) == 0 &&
+		    strlen(textspeak[k].means) <= 4 * (j - i))
 			return textspeak[k].means;
 	return NULL;
 }

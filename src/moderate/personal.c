@@ -11,9 +11,26 @@
 #include <string.h>
 #include <strings.h>
 
+/* ASCII classes, inline: these finders look at every byte, and <ctype.h>
+ * costs a call per byte. */
+static inline bool a_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static inline bool a_upper(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z';
+}
+
+static inline bool a_alpha(unsigned char c)
+{
+	return a_upper(c) || (c >= 'a' && c <= 'z');
+}
+
 static bool alnum(unsigned char c)
 {
-	return isascii(c) && isalnum(c);
+	return a_alpha(c) || a_digit(c);
 }
 
 static bool email_local(unsigned char c)
@@ -41,7 +58,7 @@ static bool email_at(const char *s, size_t len, size_t at, size_t *st, size_t *e
 		return false;
 	size_t tld = 0;
 	for (size_t k = dot + 1; k < b; k++)
-		if (isalpha(p[k]))
+		if (a_alpha(p[k]))
 			tld++;
 	if (tld < 2 || tld != b - dot - 1)
 		return false;
@@ -75,7 +92,7 @@ static bool phone_at(const char *s, size_t len, size_t start, size_t *en)
 	if (p[i] == '+' || p[i] == '(')
 		i++;
 	for (; i < len; i++) {
-		if (isdigit(p[i])) {
+		if (a_digit(p[i])) {
 			digits++;
 			if (group == 0 && ngroups < 16)
 				groups[ngroups++] = 0;
@@ -99,7 +116,7 @@ static bool phone_at(const char *s, size_t len, size_t start, size_t *en)
 	 * nine or more and they are not counting ("1 2 3 4 5 6 7 8 9 10"). */
 	if (digits < 7 || digits > 15 || (best < 3 && (digits < 9 || counting(groups, ngroups))))
 		return false;
-	if (last_digit + 1 < len && isalpha(p[last_digit + 1]))
+	if (last_digit + 1 < len && a_alpha(p[last_digit + 1]))
 		return false;
 	*en = last_digit + 1;
 	if (*en < len && p[*en] == ')')
@@ -109,7 +126,7 @@ static bool phone_at(const char *s, size_t len, size_t start, size_t *en)
 
 static size_t word_end(const unsigned char *p, size_t len, size_t i)
 {
-	while (i < len && isascii(p[i]) && isalpha(p[i]))
+	while (i < len && a_alpha(p[i]))
 		i++;
 	return i;
 }
@@ -126,7 +143,7 @@ static bool street_word(const unsigned char *w, size_t n)
 	for (size_t i = 0; i < sizeof(strong) / sizeof(strong[0]); i++)
 		if (strlen(strong[i]) == n && strncasecmp((const char *)w, strong[i], n) == 0)
 			return true;
-	if (!isupper(w[0]))
+	if (!a_upper(w[0]))
 		return false;
 	for (size_t i = 0; i < sizeof(weak) / sizeof(weak[0]); i++)
 		if (strlen(weak[i]) == n && strncasecmp((const char *)w, weak[i], n) == 0)
@@ -140,11 +157,11 @@ static bool address_at(const char *s, size_t len, size_t start, size_t *en)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = start;
-	while (i < len && isdigit(p[i]))
+	while (i < len && a_digit(p[i]))
 		i++;
-	if (i - start > 5 || (i < len && isalpha(p[i]) && word_end(p, len, i) - i > 1))
+	if (i - start > 5 || (i < len && a_alpha(p[i]) && word_end(p, len, i) - i > 1))
 		return false;
-	if (i < len && isalpha(p[i])) /* "12b" */
+	if (i < len && a_alpha(p[i])) /* "12b" */
 		i++;
 	for (int words = 0; words < 3; words++) {
 		if (i >= len || p[i] != ' ')
@@ -207,7 +224,7 @@ static bool next_tok(const unsigned char *p, size_t len, size_t *i, struct tok *
 		while (b < len && p[b] == ' ')
 			b++;
 		size_t ws = b;
-		while (b < len && isalpha(p[b]))
+		while (b < len && a_alpha(p[b]))
 			b++;
 		size_t we = b;
 		while (b < len && p[b] == ' ')
@@ -249,7 +266,7 @@ static bool has_at(const unsigned char *p, size_t len)
 		if (p[i] == '@')
 			return true;
 		if ((p[i] | 0x20) == 'a' && i + 1 < len && (p[i + 1] | 0x20) == 't' &&
-		    (i == 0 || !isalpha(p[i - 1])) && (i + 2 == len || !isalpha(p[i + 2])))
+		    (i == 0 || !a_alpha(p[i - 1])) && (i + 2 == len || !a_alpha(p[i + 2])))
 			return true;
 	}
 	return false;
@@ -323,27 +340,16 @@ static int disguised_emails(const char *s, size_t len, sv_personal_hit_fn hit, v
 
 static int digit_word(const unsigned char *p, size_t s, size_t e)
 {
-	static const char *const w[] = {"zero", "one", "two",   "three", "four",
-	                                "five", "six", "seven", "eight", "nine"};
-	switch (p[s] | 0x20) { /* most words start with another letter: no calls for them */
-	case 'z':
-	case 'o':
-	case 't':
-	case 'f':
-	case 's':
-	case 'e':
-	case 'n':
-		break;
-	default:
-		return -1;
-	}
-	if (e - s > 6)
-		return -1;
-	for (int i = 0; i < 10; i++)
-		if (word_is(p, s, e, w[i]))
-			return i;
-	if (word_is(p, s, e, "oh") || word_is(p, s, e, "o") || word_is(p, s, e, "nought"))
-		return 0;
+	static const struct {
+		const char *word;
+		int digit;
+	} w[] = {{"zero", 0}, {"one", 1}, {"two", 2},   {"three", 3}, {"four", 4},
+	         {"five", 5}, {"six", 6}, {"seven", 7}, {"eight", 8}, {"nine", 9},
+	         {"oh", 0},   {"o", 0},   {"nought", 0}};
+	unsigned char first = p[s] | 0x20;
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) /* most words differ at once */
+		if (w[i].word[0] == first && word_is(p, s, e, w[i].word))
+			return w[i].digit;
 	return -1;
 }
 
@@ -356,7 +362,7 @@ static int phone_words(const char *s, size_t len, sv_personal_hit_fn hit, void *
 		/* the next word, with only spaces, commas or dashes before it */
 		size_t a = i;
 		bool joined = true;
-		while (a < len && !(isascii(p[a]) && isalpha(p[a]))) {
+		while (a < len && !(a_alpha(p[a]))) {
 			if (p[a] != ' ' && p[a] != ',' && p[a] != '-')
 				joined = false;
 			a++;
@@ -393,7 +399,7 @@ static bool handle_at(const unsigned char *p, size_t len, size_t at, size_t *en)
 	size_t i = at + 1;
 	bool letter = false;
 	while (i < len && (alnum(p[i]) || p[i] == '_')) {
-		letter |= isalpha(p[i]) != 0;
+		letter |= a_alpha(p[i]) != 0;
 		i++;
 	}
 	/* "@theme.call" is a reference in a template, not a handle */
@@ -409,19 +415,19 @@ static bool postcode_at(const unsigned char *p, size_t len, size_t i, size_t *en
 	if (i > 0 && alnum(p[i - 1]))
 		return false;
 	size_t k = i, letters = 0;
-	while (k < len && isupper(p[k]) && letters < 3) {
+	while (k < len && a_upper(p[k]) && letters < 3) {
 		k++;
 		letters++;
 	}
-	if (letters < 1 || letters > 2 || k >= len || !isdigit(p[k]))
+	if (letters < 1 || letters > 2 || k >= len || !a_digit(p[k]))
 		return false;
 	k++;
-	if (k < len && (isdigit(p[k]) || isupper(p[k])))
+	if (k < len && (a_digit(p[k]) || a_upper(p[k])))
 		k++;
 	if (k >= len || p[k] != ' ')
 		return false;
 	k++;
-	if (k + 3 > len || !isdigit(p[k]) || !isupper(p[k + 1]) || !isupper(p[k + 2]))
+	if (k + 3 > len || !a_digit(p[k]) || !a_upper(p[k + 1]) || !a_upper(p[k + 2]))
 		return false;
 	k += 3;
 	if (k < len && alnum(p[k]))
@@ -440,7 +446,7 @@ static int personal_scan(const char *s, size_t len, sv_personal_hit_fn hit, void
 		for (size_t i = 0; i < len; i++) {
 			size_t en;
 			if ((q[i] == '@' && handle_at(q, len, i, &en)) ||
-			    (isupper(q[i]) && postcode_at(q, len, i, &en))) {
+			    (a_upper(q[i]) && postcode_at(q, len, i, &en))) {
 				int rc = hit(i, en, ctx);
 				if (rc)
 					return rc;
@@ -462,9 +468,9 @@ static int personal_scan(const char *s, size_t len, sv_personal_hit_fn hit, void
 			else
 				en = 0;
 		} else if (i >= skip_to && (i == 0 || !alnum(p[i - 1])) &&
-		           (isdigit(p[i]) || p[i] == '+' || p[i] == '(')) {
+		           (a_digit(p[i]) || p[i] == '+' || p[i] == '(')) {
 			if (phone_at(s, len, i, &en) ||
-			    (isdigit(p[i]) && address_at(s, len, i, &en)))
+			    (a_digit(p[i]) && address_at(s, len, i, &en)))
 				rc = hit(i, en, ctx);
 			else
 				en = 0;
