@@ -6,6 +6,9 @@
 #ifndef SV_MODERATE_INTERNAL_H
 #define SV_MODERATE_INTERNAL_H
 
+#include "base/base.h"
+
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -52,5 +55,24 @@ int sv_moderate_ac_scan(const struct sv_ac *ac, const struct sv_norm *n, sv_ac_h
  * stops and is returned. */
 typedef int (*sv_personal_hit_fn)(size_t start, size_t end, void *ctx);
 int sv_moderate_personal(const char *s, size_t len, sv_personal_hit_fn hit, void *ctx);
+
+/* The learned model (classify.c): a weight per class for each word and word
+ * pair of the normalised text. */
+#define SV_MODEL_MAX_CLASSES 16
+
+struct sv_model;
+struct sv_model_verdict {
+	int category;      /* enum sv_moderate_category */
+	double p_safe;     /* the model's belief that the text is safe */
+	size_t start, end; /* normalised offsets of the feature that weighed most */
+};
+
+/* From data/<lang>/moderation-model.json; NULL with err filled. */
+struct sv_model *sv_moderate_model_load(const json_t *root, struct sv_err *err);
+void sv_moderate_model_free(struct sv_model *m);
+/* 1 with *v filled when some window of the text reads unsafe, 0 when none
+ * does, -1 out of memory. */
+int sv_moderate_model_flag(const struct sv_model *m, const struct sv_norm *n,
+                           struct sv_model_verdict *v);
 
 #endif

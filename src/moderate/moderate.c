@@ -39,11 +39,13 @@ struct sv_moderator {
 	size_t nterms, nallow, ncwords, ncombos;
 	struct term *terms; /* nterms, then one per combination */
 	struct combo *combos;
-	uint32_t *cword_combo; /* per combination word: its combination */
-	uint8_t *cword_side;   /* 0: list a, 1: list b */
-	size_t cword_maxlen;   /* the longest combination word, normalised */
-	size_t masked;         /* the term that stands for a masked swear word ("f***") */
-	size_t allow_maxlen;   /* the longest allowed phrase, normalised */
+	uint32_t *cword_combo;  /* per combination word: its combination */
+	uint8_t *cword_side;    /* 0: list a, 1: list b */
+	size_t cword_maxlen;    /* the longest combination word, normalised */
+	size_t masked;          /* the term that stands for a masked swear word ("f***") */
+	size_t model_term;      /* then one term per category for the model's verdicts */
+	struct sv_model *model; /* NULL when the language has none */
+	size_t allow_maxlen;    /* the longest allowed phrase, normalised */
 	int max_severity[NAGES][SV_MODERATE_NCATEGORIES];
 };
 
@@ -66,6 +68,7 @@ void sv_moderate_free(struct sv_moderator *m)
 	if (!m)
 		return;
 	sv_moderate_ac_free(m->ac);
+	sv_moderate_model_free(m->model);
 	for (size_t i = 0; m->terms && i < m->nterms; i++)
 		free(m->terms[i].gentle);
 	free(m->terms);
@@ -301,7 +304,7 @@ static int load(struct sv_moderator *m, json_t *root, const char *name, struct s
 	struct sv_norm n;
 	sv_moderate_norm_init(&n);
 	int rc = -1;
-	m->terms = calloc(2 * nt + nv + nc + 2, sizeof(*m->terms));
+	m->terms = calloc(2 * nt + nv + nc + 2 + SV_MODERATE_NCATEGORIES, sizeof(*m->terms));
 	m->combos = calloc(nc + 1, sizeof(*m->combos));
 	m->cword_combo = calloc(nw + 1, sizeof(*m->cword_combo));
 	m->cword_side = calloc(nw + 1, sizeof(*m->cword_side));
@@ -385,6 +388,9 @@ static int load(struct sv_moderator *m, json_t *root, const char *name, struct s
 	}
 	m->masked = nterms + nc; /* after the combinations' terms */
 	m->terms[m->masked] = (struct term){SV_MODERATE_PROFANITY, 2, NULL, false};
+	m->model_term = m->masked + 1;
+	for (int c = 0; c < SV_MODERATE_NCATEGORIES; c++)
+		m->terms[m->model_term + (size_t)c] = (struct term){(uint8_t)c, 2, NULL, false};
 	m->nallow = na;
 	m->ncwords = nw;
 	m->ncombos = nc;
@@ -415,6 +421,23 @@ static int gentle_words_pass(const struct sv_moderator *m, const char *name, str
 	return 0;
 }
 
+/* data/<lang>/moderation-model.json, when the language has one. */
+static int load_model(struct sv_moderator *m, const char *lang, struct sv_err *err)
+{
+	char name[64];
+	snprintf(name, sizeof(name), "data/%s/moderation-model.json", lang);
+	const struct sv_asset *a = sv_asset_find(name);
+	if (!a)
+		return 0;
+	json_error_t je;
+	json_t *root = json_loadb((const char *)a->data, a->len, 0, &je);
+	if (!root)
+		return sv_err_set(err, "invalid_json", "", "%s:%d: %s", name, je.line, je.text);
+	m->model = sv_moderate_model_load(root, err);
+	json_decref(root);
+	return m->model ? 0 : -1;
+}
+
 struct sv_moderator *sv_moderate_new(const char *lang, struct sv_err *err)
 {
 	char name[64];
@@ -442,6 +465,8 @@ struct sv_moderator *sv_moderate_new(const char *lang, struct sv_err *err)
 	}
 	int rc = load(m, root, name, err);
 	json_decref(root);
+	if (rc == 0)
+		rc = load_model(m, lang, err);
 	if (rc == 0)
 		rc = gentle_words_pass(m, name, err);
 	if (rc) {
@@ -598,6 +623,18 @@ static int scan(const struct sv_moderator *m, const char *text, const struct sv_
 	return 0;
 }
 
+/* What the learned model says of the normalised text, as a hit over the
+ * feature that weighed most. */
+static int model_verdict(const struct sv_moderator *m, const struct sv_norm *n, struct hits *found)
+{
+	struct sv_model_verdict v;
+	int rc = m->model ? sv_moderate_model_flag(m->model, n, &v) : 0;
+	if (rc <= 0 || v.end <= v.start)
+		return rc;
+	return hit_push(found, n->start[v.start], n->end[v.end - 1],
+	                m->model_term + (size_t)v.category);
+}
+
 /* A swear word with its letters masked, "f***", "s**t", "b*****": a
  * letter swear words start with, then at least two masking characters. */
 static int masked_swears(const struct sv_moderator *m, const char *text, size_t len,
@@ -703,7 +740,8 @@ int sv_moderate_check(const struct sv_moderator *m, const char *text, size_t len
 	}
 	struct hits found = {0};
 	int rc = -1;
-	if (sv_moderate_normalise(text, len, false, n) || scan(m, text, n, &found))
+	if (sv_moderate_normalise(text, len, false, n) || scan(m, text, n, &found) ||
+	    model_verdict(m, n, &found) < 0)
 		goto out;
 	/* A second reading where the first was ambiguous ("ki11", "a g u n"). */
 	if (n->used_one && (sv_moderate_normalise(text, len, true, n) || scan(m, text, n, &found)))

@@ -6,9 +6,10 @@
  * innocent-phrase exceptions and word combinations (a group and an insult
  * near each other), finds personal data (e-mail addresses, also written "name
  * at example dot com", phone numbers, also in words, street addresses,
- * postcodes, @handles), and applies a per-age
- * policy. A moderator is read-only after sv_moderate_new, so one may be
- * shared by any number of threads.
+ * postcodes, @handles), reads the words together with a small model learnt
+ * from our labelled sets (data/<lang>/moderation-model.json, when there is
+ * one: classify.c), and applies a per-age policy. A moderator is read-only after sv_moderate_new,
+ * so one may be shared by any number of threads.
  */
 #ifndef SV_MODERATE_H
 #define SV_MODERATE_H
@@ -17,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum sv_moderate_category {
 	SV_MODERATE_VIOLENCE,
@@ -72,6 +74,31 @@ int sv_moderate_category_parse(const char *name);
 /* Appends {"allowed":bool,"categories":[...],"severity":n,
  * "matches":[{"start","end","category","severity"}]}. 0, or -1 out of memory. */
 int sv_moderate_result_json(const struct sv_moderate_result *r, struct sv_buf *out);
+
+/* ---- learning: the model that catches harm told in ordinary words ---- */
+
+/* A labelled text: category -1 for safe. */
+struct sv_moderate_example {
+	const char *text;
+	size_t len;
+	int category;
+};
+
+struct sv_moderate_train_options {
+	int epochs;       /* passes over the examples */
+	double rate, l2;  /* step size, and the pull of every weight towards 0 */
+	double threshold; /* a text is flagged when P(safe) falls below it */
+	int min_count;    /* features seen in fewer examples are left out */
+	double prune;     /* and those whose weights are all smaller than this */
+	uint64_t seed;    /* the order of the examples: the same seed, the same model */
+};
+
+/* Trains a multinomial logistic regression over the words and word pairs
+ * of the normalised examples and appends it to out as the JSON that
+ * data/<lang>/moderation-model.json holds. 0, or -1 with err. */
+int sv_moderate_train(const struct sv_moderate_example *ex, size_t n,
+                      const struct sv_moderate_train_options *o, struct sv_buf *out,
+                      struct sv_err *err);
 
 /* ---- softening: what written pages get instead of a refusal ----
  *

@@ -257,10 +257,15 @@ static void read_leet(struct units *us, bool one_as_l, bool *used_one)
 			continue;
 		}
 		size_t j = i;
-		bool letter = false;
+		bool letter = false, other = false;
 		while (j < us->n && u[j].kind != U_SEP) {
 			letter |= u[j].kind == U_LETTER;
+			other |= u[j].kind != U_LETTER;
 			j++;
+		}
+		if (!other) { /* a word of letters only, as most are: nothing to read */
+			i = j;
+			continue;
 		}
 		/* A '*' masking letters inside a word ("f*ck", "sh**") stays as a
 		 * letter of its own that the lexicon spells, when the word has two
@@ -441,7 +446,11 @@ static const struct {
 static const char *textspeak_of(const struct unit *u, size_t i, size_t j)
 {
 	char w[8];
-	if (j - i > 5 || !strchr("cgipruwty", (int)u[i].cp)) /* no text-speak word is longer */
+	/* No text-speak word is longer, and each starts with one of these. */
+	const uint32_t starts = 1u << ('c' - 'a') | 1u << ('g' - 'a') | 1u << ('i' - 'a') |
+	                        1u << ('p' - 'a') | 1u << ('r' - 'a') | 1u << ('t' - 'a') |
+	                        1u << ('u' - 'a') | 1u << ('w' - 'a') | 1u << ('y' - 'a');
+	if (j - i > 5 || u[i].cp < 'a' || u[i].cp > 'z' || !(starts & (1u << (u[i].cp - 'a'))))
 		return NULL;
 	for (size_t k = i; k < j; k++) {
 		if (u[k].cp < 'a' || u[k].cp > 'z')

@@ -258,18 +258,26 @@ static bool next_tok(const unsigned char *p, size_t len, size_t *i, struct tok *
 	return true;
 }
 
-/* Whether s has an "@" or the word "at" anywhere: most text has neither,
- * and then there is no e-mail address to read in it. */
-static bool has_at(const unsigned char *p, size_t len)
+/* Whether s has the word w (lowercase) anywhere, in any case. */
+static bool has_word(const unsigned char *p, size_t len, const char *w)
 {
-	for (size_t i = 0; i < len; i++) {
-		if (p[i] == '@')
-			return true;
-		if ((p[i] | 0x20) == 'a' && i + 1 < len && (p[i + 1] | 0x20) == 't' &&
-		    (i == 0 || !a_alpha(p[i - 1])) && (i + 2 == len || !a_alpha(p[i + 2])))
+	size_t n = strlen(w);
+	for (size_t i = 0; i + n <= len; i++) {
+		size_t k = 0;
+		while (k < n && (p[i + k] | 0x20) == (unsigned char)w[k])
+			k++;
+		if (k == n && (i == 0 || !a_alpha(p[i - 1])) &&
+		    (i + n == len || !a_alpha(p[i + n])))
 			return true;
 	}
 	return false;
+}
+
+/* Whether a disguised address can be in s: an "@", or the words "at" and
+ * "dot" ("tom at example dot com"). Most text has neither. */
+static bool has_at(const unsigned char *p, size_t len)
+{
+	return memchr(p, '@', len) || (has_word(p, len, "at") && has_word(p, len, "dot"));
 }
 
 static int disguised_emails(const char *s, size_t len, sv_personal_hit_fn hit, void *ctx)
@@ -348,7 +356,7 @@ static int digit_word(const unsigned char *p, size_t s, size_t e)
 	         {"oh", 0},   {"o", 0},   {"nought", 0}};
 	unsigned char first = p[s] | 0x20;
 	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) /* most words differ at once */
-		if (w[i].word[0] == first && word_is(p, s, e, w[i].word))
+		if ((unsigned char)w[i].word[0] == first && word_is(p, s, e, w[i].word))
 			return w[i].digit;
 	return -1;
 }
@@ -518,11 +526,13 @@ static int unhidden_hit(size_t start, size_t end, void *ctx)
 int sv_moderate_personal(const char *s, size_t len, sv_personal_hit_fn hit, void *ctx)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	static const char *const marks[] = {"\xe2\x80\x8b", "\xe2\x80\x8c", "\xe2\x80\x8d",
-	                                    "\xe2\x81\xa0", "\xef\xbb\xbf"};
-	bool hidden = false;
-	for (size_t i = 0; i < sizeof marks / sizeof marks[0] && !hidden; i++)
-		hidden = memmem(s, len, marks[i], 3) != NULL;
+	bool hidden = false; /* every invisible character starts 0xe2 or 0xef */
+	for (const unsigned char *q = memchr(p, 0xe2, len); q && !hidden;
+	     q = memchr(q + 1, 0xe2, len - (size_t)(q + 1 - p)))
+		hidden = invisible(q, len - (size_t)(q - p)) > 0;
+	for (const unsigned char *q = memchr(p, 0xef, len); q && !hidden;
+	     q = memchr(q + 1, 0xef, len - (size_t)(q + 1 - p)))
+		hidden = invisible(q, len - (size_t)(q - p)) > 0;
 	if (!hidden || len > UINT32_MAX)
 		return personal_scan(s, len, hit, ctx);
 	/* Read it as if they were not there, reporting the original offsets. */

@@ -327,6 +327,13 @@ static void sample_params(const struct sv_catalog *c, uint64_t seed, int i,
 	p->seed = sv_story_subseed(seed, "story", (uint64_t)i) & SV_STORY_SEED_MAX;
 }
 
+void sv_story_sample_params(const struct sv_catalog *c, uint64_t seed, int i,
+                            struct sv_story_params *p)
+{
+	size_t picked[DIM_N];
+	sample_params(c, seed, i, p, picked);
+}
+
 /* ---- sums per age band ---- */
 
 struct sums {

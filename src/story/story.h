@@ -223,6 +223,10 @@ struct sv_story_eval {
  * is counted, not fatal; returns -1 only when memory runs out. */
 int sv_story_eval_run(const struct sv_catalog *c, int n, uint64_t seed, struct sv_story_eval *e,
                       struct sv_err *err);
+/* The parameters of story i of that sample (not yet validated): every
+ * universe, hero, theme, moral, age and length in rounds shuffled by seed. */
+void sv_story_sample_params(const struct sv_catalog *c, uint64_t seed, int i,
+                            struct sv_story_params *p);
 /* The evaluation as JSON (what `storyverse eval --json` prints). New reference. */
 json_t *sv_story_eval_json(const struct sv_story_eval *e);
 

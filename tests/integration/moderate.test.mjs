@@ -2,7 +2,7 @@
 // --age policies, --eval on a labelled file, and bad usage.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,17 +80,19 @@ test('--eval prints precision, recall and false-positive rate', () => {
   assert.match(r.stdout, /^violence\s+1\s+1\.000\s+1\.000/m);
 });
 
-// Each labelled set with what it must keep up. The first is the goal; the
-// held-out sets were written by people who had not seen the rules: the first
-// three were studied afterwards (so they guard against losing ground), the
-// fourth only measured. On text nothing was built from, the goal (recall 0.95)
-// is not met yet: tests/data/README.md has the numbers.
+// Each labelled set with what it must keep up. The eval set and held-out
+// sets 1-3 trained the model and were studied for the lexicon; sets 4 and 5
+// were written by people who had not seen the rules and train nothing (set
+// 5 was measured once, with everything as it now is). On text nothing was
+// built from, the goal (recall 0.95, false positives 0.02) is not met yet:
+// tests/data/README.md has the numbers. These guard against losing ground.
 const SETS = [
   { file: 'moderation-eval.tsv', lines: 700, recall: 0.95, fpr: 0.02 },
   { file: 'moderation-heldout.tsv', lines: 500, recall: 0.95, fpr: 0.02 },
-  { file: 'moderation-heldout-2.tsv', lines: 500, recall: 0.9, fpr: 0.02 },
-  { file: 'moderation-heldout-3.tsv', lines: 500, recall: 0.9, fpr: 0.02 },
-  { file: 'moderation-heldout-4.tsv', lines: 550, recall: 0.65, fpr: 0.02 },
+  { file: 'moderation-heldout-2.tsv', lines: 500, recall: 0.95, fpr: 0.02 },
+  { file: 'moderation-heldout-3.tsv', lines: 500, recall: 0.95, fpr: 0.02 },
+  { file: 'moderation-heldout-4.tsv', lines: 550, recall: 0.85, fpr: 0.025 },
+  { file: 'moderation-heldout-5.tsv', lines: 500, recall: 0.8, fpr: 0.035 },
 ];
 
 for (const set of SETS) {
@@ -106,6 +108,38 @@ for (const set of SETS) {
     assert.ok(Number(fpr) <= set.fpr, `false-positive rate above ${set.fpr}:\n${r.stdout}`);
   });
 }
+
+test('--train learns a model from labelled files, the same every time', () => {
+  const file = path.join(tmp, 'train.tsv');
+  const lines = [];
+  for (const pet of ['puppy', 'kitten', 'hamster', 'rabbit']) {
+    lines.push(`unsafe\tThe man held the ${pet} under the water until it went still.\tviolence`);
+    lines.push(`safe\tThe ${pet} splashed in the warm bath and then had a nap.`);
+  }
+  writeFileSync(file, lines.join('\n') + '\n');
+  const out = [path.join(tmp, 'a.json'), path.join(tmp, 'b.json')];
+  for (const o of out) {
+    const r = spawnSync(BIN, ['moderate', '--train', o, file], { encoding: 'utf8', timeout: 60000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /a model from \d+ examples/);
+  }
+  const model = JSON.parse(readFileSync(out[0], 'utf8'));
+  assert.equal(model.classes[0], 'safe');
+  assert.ok(model.classes.includes('violence'));
+  assert.ok(model.features.water, 'a word from the examples is a feature');
+  assert.deepEqual(readFileSync(out[0]), readFileSync(out[1]));
+  // An unsafe line must say what it is; a missing file is a usage error.
+  writeFileSync(file, 'unsafe\tsomething bad\n');
+  let r = spawnSync(BIN, ['moderate', '--train', out[0], file], { encoding: 'utf8' });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /needs a category on every unsafe line/);
+  r = spawnSync(BIN, ['moderate', '--train', out[0]], { encoding: 'utf8' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--train needs one or more labelled files/);
+  r = spawnSync(BIN, ['moderate', '--train', out[0], path.join(tmp, 'none.tsv')], { encoding: 'utf8' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--train: cannot open/);
+});
 
 test('bad usage is one line and exit 2', () => {
   for (const args of [['--age', '13'], ['--age'], ['--bogus'], ['--eval', path.join(tmp, 'none.tsv')], ['extra']]) {

@@ -2,6 +2,7 @@
  * bytes, innocent phrases left alone, age policies, personal data, JSON, and
  * the throughput on ordinary story text. */
 #include "base/base.h"
+#include "moderate/internal.h"
 #include "moderate/moderate.h"
 
 #include <setjmp.h>
@@ -254,6 +255,118 @@ static void throughput(void **state)
 	sv_buf_free(&text);
 }
 
+/* ---- the learned model ---- */
+
+static struct sv_model *model_from(const struct sv_moderate_example *ex, size_t n)
+{
+	struct sv_moderate_train_options o = {.epochs = 30,
+	                                      .rate = 0.3,
+	                                      .l2 = 1e-4,
+	                                      .threshold = 0.5,
+	                                      .min_count = 1,
+	                                      .prune = 0,
+	                                      .seed = 7};
+	struct sv_buf json;
+	sv_buf_init(&json);
+	struct sv_err err = {0};
+	assert_int_equal(sv_moderate_train(ex, n, &o, &json, &err), 0);
+	/* The same examples and seed give the same model, byte for byte. */
+	struct sv_buf again;
+	sv_buf_init(&again);
+	assert_int_equal(sv_moderate_train(ex, n, &o, &again, &err), 0);
+	assert_int_equal(json.len, again.len);
+	assert_memory_equal(json.data, again.data, json.len);
+	json_t *root = json_loadb(json.data, json.len, 0, NULL);
+	assert_non_null(root);
+	struct sv_model *m = sv_moderate_model_load(root, &err);
+	assert_non_null(m);
+	json_decref(root);
+	sv_buf_free(&json);
+	sv_buf_free(&again);
+	return m;
+}
+
+#define EX(text, cat)                                                                              \
+	{                                                                                          \
+		text, sizeof(text) - 1, cat                                                        \
+	}
+
+static const struct sv_moderate_example lessons[] = {
+    EX("the fox shared the honey cake with the rabbit", -1),
+    EX("the children sang songs under the apple tree", -1),
+    EX("grandma baked bread and everyone said thank you", -1),
+    EX("the rabbit found a red kite in the garden", -1),
+    EX("he held the puppy under the cold water until it went still", SV_MODERATE_VIOLENCE),
+    EX("she held the kitten under the water until it went still", SV_MODERATE_VIOLENCE),
+    EX("they poured the bottle of vodka for the little boy", SV_MODERATE_DRUGS),
+    EX("the man poured vodka into the girl's cup", SV_MODERATE_DRUGS),
+};
+
+/* Verdict of m on text: 1 flagged (with *v), 0 not. */
+static int verdict(const struct sv_model *m, const char *text, struct sv_model_verdict *v)
+{
+	struct sv_norm n;
+	sv_moderate_norm_init(&n);
+	assert_int_equal(sv_moderate_normalise(text, strlen(text), false, &n), 0);
+	int rc = sv_moderate_model_flag(m, &n, v);
+	assert_true(rc >= 0);
+	if (rc == 1) { /* the span it names is a feature of the text */
+		assert_true(v->start < v->end && v->end <= n.len);
+	}
+	sv_moderate_norm_free(&n);
+	return rc;
+}
+
+static void a_trained_model_reads_what_it_learnt(void **state)
+{
+	struct sv_model *m = model_from(lessons, sizeof lessons / sizeof lessons[0]);
+	struct sv_model_verdict v;
+	/* New sentences made of what it learnt, evasions folded first. */
+	assert_int_equal(verdict(m, "Tom held the hamster under the w@ter until it went still", &v),
+	                 1);
+	assert_int_equal(v.category, SV_MODERATE_VIOLENCE);
+	assert_int_equal(verdict(m, "The stranger poured VODKA for the boy", &v), 1);
+	assert_int_equal(v.category, SV_MODERATE_DRUGS);
+	assert_int_equal(verdict(m, "the rabbit and the fox baked a honey cake", &v), 0);
+	assert_int_equal(verdict(m, "", &v), 0);
+	sv_moderate_model_free(m);
+	/* A model file that is not one is refused, naming what is wrong. */
+	struct sv_err err = {0};
+	json_t *bad = json_pack("{s:[s,s],s:f,s:[f],s:{}}", "classes", "safe", "violence",
+	                        "threshold", 0.5, "bias", 0.0, "features");
+	assert_null(sv_moderate_model_load(bad, &err));
+	assert_string_equal(err.code, "invalid_json");
+	json_decref(bad);
+	bad = json_pack("{s:[s,s],s:f,s:[f,f],s:{s:[f]}}", "classes", "safe", "violence",
+	                "threshold", 0.5, "bias", 0.0, 0.0, "features", "fox", 1.0);
+	assert_null(sv_moderate_model_load(bad, &err));
+	json_decref(bad);
+}
+
+/* A long page of gentle words does not add up to a fright, and one bad
+ * sentence inside it is not buried. */
+static void the_model_reads_a_page_in_windows(void **state)
+{
+	struct sv_model *m = model_from(lessons, sizeof lessons / sizeof lessons[0]);
+	struct sv_buf page;
+	sv_buf_init(&page);
+	for (int i = 0; i < 12; i++)
+		sv_buf_puts(&page, "The children sang songs under the apple tree. ");
+	struct sv_model_verdict v;
+	assert_int_equal(verdict(m, page.data, &v), 0);
+	/* Words it never met, around one sentence it knows for harm. */
+	page.len = 0;
+	for (int i = 0; i < 12; i++)
+		sv_buf_puts(&page, "Blue boats drifted past quiet meadows. ");
+	sv_buf_puts(&page, "Then he held the puppy under the water until it went still. ");
+	for (int i = 0; i < 12; i++)
+		sv_buf_puts(&page, "Blue boats drifted past quiet meadows. ");
+	assert_int_equal(verdict(m, page.data, &v), 1);
+	assert_int_equal(v.category, SV_MODERATE_VIOLENCE);
+	sv_buf_free(&page);
+	sv_moderate_model_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -266,6 +379,8 @@ int main(void)
 	    cmocka_unit_test(age_policies_differ),
 	    cmocka_unit_test(personal_data_is_found),
 	    cmocka_unit_test(result_json_and_bounds),
+	    cmocka_unit_test(a_trained_model_reads_what_it_learnt),
+	    cmocka_unit_test(the_model_reads_a_page_in_windows),
 	    cmocka_unit_test(throughput),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
