@@ -48,7 +48,7 @@ static int pass(const struct sv_moderator *m, const struct sample *s, enum how h
 	for (size_t i = 0; rc == 0 && i < s->npages; i++) {
 		size_t len = strlen(s->pages[i]);
 		rc = how == SOFTEN_PAGES
-		         ? sv_moderate_soften(m, s->pages[i], len, "3-5", &out, &edits, &r, err)
+		         ? sv_moderate_soften(m, s->pages[i], len, "3-5", 0, &out, &edits, &r, err)
 		         : sv_moderate_check(m, s->pages[i], len, "6-8", &r, err);
 		*bytes += len;
 	}

@@ -290,8 +290,15 @@ int sv_moderate_model_flag(const struct sv_model *m, const struct sv_norm *n,
 {
 	/* A word takes a letter and a space: at most len / 2 + 1 words. */
 	struct scoring sc = {.m = m, .cap = n->len / 2 + 2};
-	if (!(sc.sum = calloc(sc.cap, (size_t)m->nclasses * sizeof(*sc.sum))))
+	/* A page's sums fit on the stack; a book's are allocated. */
+	float local[4096];
+	size_t need = sc.cap * (size_t)m->nclasses;
+	if (need <= sizeof local / sizeof local[0]) {
+		memset(local, 0, need * sizeof(*local));
+		sc.sum = local;
+	} else if (!(sc.sum = calloc(need, sizeof(*sc.sum)))) {
 		return -1;
+	}
 	size_t words = features_of(n, add_feature, &sc);
 	int K = m->nclasses;
 	for (size_t i = 1; i <= words; i++) /* running sums */
@@ -312,7 +319,8 @@ int sv_moderate_model_flag(const struct sv_model *m, const struct sv_norm *n,
 		if (to == words)
 			break;
 	}
-	free(sc.sum);
+	if (sc.sum != local)
+		free(sc.sum);
 	if (lowest >= m->threshold)
 		return 0;
 	features_of(n, strongest, &sc);

@@ -720,8 +720,17 @@ static int by_start(const void *a, const void *b)
 	return x->category - y->category;
 }
 
+static int check(const struct sv_moderator *m, const char *text, size_t len, const char *age,
+                 unsigned flags, struct sv_moderate_result *out, struct sv_err *err);
+
 int sv_moderate_check(const struct sv_moderator *m, const char *text, size_t len, const char *age,
                       struct sv_moderate_result *out, struct sv_err *err)
+{
+	return check(m, text, len, age, 0, out, err);
+}
+
+static int check(const struct sv_moderator *m, const char *text, size_t len, const char *age,
+                 unsigned flags, struct sv_moderate_result *out, struct sv_err *err)
 {
 	int a = 0; /* NULL: the strictest, 3-5 */
 	if (age) {
@@ -741,7 +750,7 @@ int sv_moderate_check(const struct sv_moderator *m, const char *text, size_t len
 	struct hits found = {0};
 	int rc = -1;
 	if (sv_moderate_normalise(text, len, false, n) || scan(m, text, n, &found) ||
-	    model_verdict(m, n, &found) < 0)
+	    (!(flags & SV_MODERATE_OURS) && model_verdict(m, n, &found) < 0))
 		goto out;
 	/* A second reading where the first was ambiguous ("ki11", "a g u n"). */
 	if (n->used_one && (sv_moderate_normalise(text, len, true, n) || scan(m, text, n, &found)))
@@ -855,12 +864,12 @@ static int put_gentle(struct sv_buf *out, const char *gentle, const char *word, 
 }
 
 int sv_moderate_soften(const struct sv_moderator *m, const char *text, size_t len, const char *age,
-                       struct sv_buf *out, struct sv_moderate_softened *edits,
+                       unsigned flags, struct sv_buf *out, struct sv_moderate_softened *edits,
                        struct sv_moderate_result *res, struct sv_err *err)
 {
 	edits->nedits = 0;
 	out->len = 0;
-	if (sv_moderate_check(m, text, len, age, res, err) < 0)
+	if (check(m, text, len, age, flags, res, err) < 0)
 		return -1;
 	size_t at = 0;
 	int rc = 0;
@@ -884,7 +893,7 @@ int sv_moderate_soften(const struct sv_moderator *m, const char *text, size_t le
 		return sv_err_set(err, "nomem", "", "out of memory");
 	if (edits->nedits == 0)
 		return 0;
-	return sv_moderate_check(m, out->data, out->len, age, res, err);
+	return check(m, out->data, out->len, age, flags, res, err);
 }
 
 size_t sv_moderate_softened_offset(const struct sv_moderate_softened *s, size_t offset)

@@ -117,11 +117,17 @@ struct sv_moderate_softened {
 	struct sv_moderate_edit edits[SV_MODERATE_MAX_MATCHES];
 };
 
+/* For text of our own making (the grammar realiser's pages, our titles):
+ * the lexicon alone reads it. The model is there for what a language model
+ * or a person writes; our curated sentences are not its to second-guess. */
+#define SV_MODERATE_OURS 1u
+
 /* Writes text to out (replacing its contents) with every refused match that
  * has a gentler word replaced by it (in the first letter's case), the edits
- * in edits, and *res the check of the softened text. 0, or -1 with err. */
+ * in edits, and *res the check of the softened text; flags: 0 or
+ * SV_MODERATE_OURS. 0, or -1 with err. */
 int sv_moderate_soften(const struct sv_moderator *m, const char *text, size_t len, const char *age,
-                       struct sv_buf *out, struct sv_moderate_softened *edits,
+                       unsigned flags, struct sv_buf *out, struct sv_moderate_softened *edits,
                        struct sv_moderate_result *res, struct sv_err *err);
 
 /* Where a byte offset of the original text falls in the softened text (an

@@ -85,7 +85,7 @@ static int check_line(const struct sv_moderator *m, const char *line, size_t len
 	struct sv_buf text;
 	sv_buf_init(&text);
 	struct sv_moderate_softened edits;
-	int rc = sv_moderate_soften(m, line, len, age, &text, &edits, &r, err);
+	int rc = sv_moderate_soften(m, line, len, age, 0, &text, &edits, &r, err);
 	if (rc == 0 && sv_moderate_result_json(&r, out) == 0) {
 		json_t *t = json_stringn(text.data ? text.data : "", text.len);
 		char *enc = t ? json_dumps(t, JSON_ENCODE_ANY) : NULL;

@@ -312,12 +312,13 @@ static int ask_model(struct sv_textgen *g, const json_t *story, const json_t *pa
 
 /* ---- output moderation ---- */
 
-/* Softens the string at key of obj for the age and checks it; its spans
- * (byte offsets, when spans is given) follow the softened words. 0 with
- * *res filled (allowed or not), -1. */
-static int guard_string(const struct sv_moderator *m, const char *age, json_t *obj, const char *key,
-                        json_t *spans, int *softened, struct sv_moderate_result *res,
-                        struct sv_err *err)
+/* Softens the string at key of obj for the age and checks it (flags: 0 for
+ * a model's words, SV_MODERATE_OURS for ours); its spans (byte offsets,
+ * when spans is given) follow the softened words. 0 with *res filled
+ * (allowed or not), -1. */
+static int guard_string(const struct sv_moderator *m, const char *age, unsigned flags, json_t *obj,
+                        const char *key, json_t *spans, int *softened,
+                        struct sv_moderate_result *res, struct sv_err *err)
 {
 	const char *text = json_string_value(json_object_get(obj, key));
 	res->allowed = true;
@@ -327,7 +328,7 @@ static int guard_string(const struct sv_moderator *m, const char *age, json_t *o
 	struct sv_buf out;
 	sv_buf_init(&out);
 	struct sv_moderate_softened edits;
-	int rc = sv_moderate_soften(m, text, strlen(text), age, &out, &edits, res, err);
+	int rc = sv_moderate_soften(m, text, strlen(text), age, flags, &out, &edits, res, err);
 	if (rc == 0 && edits.nedits) {
 		*softened += (int)edits.nedits;
 		size_t i;
@@ -372,12 +373,13 @@ static int flag(json_t *review, const json_t *page, const char *field, const cha
 	return f ? json_array_append_new(review, f) : -1;
 }
 
-/* Softens and checks a page's words: 0 allowed, 1 refused, -1. */
-static int guard_page(const struct sv_textgen *g, const char *age, json_t *page, int *softened,
-                      struct sv_moderate_result *res, struct sv_err *err)
+/* Softens and checks a page's words (ours: the draft's): 0 allowed, 1
+ * refused, -1. */
+static int guard_page(const struct sv_textgen *g, const char *age, bool ours, json_t *page,
+                      int *softened, struct sv_moderate_result *res, struct sv_err *err)
 {
-	return guard_string(g->moderator, age, page, "text", json_object_get(page, "spans"),
-	                    softened, res, err) < 0
+	return guard_string(g->moderator, age, ours ? SV_MODERATE_OURS : 0, page, "text",
+	                    json_object_get(page, "spans"), softened, res, err) < 0
 	           ? -1
 	           : !res->allowed;
 }
@@ -426,7 +428,7 @@ static int write_page(struct sv_textgen *g, const json_t *story, json_t *page, u
 		}
 		softened = 0;
 		if (rc == 0 && g->moderator)
-			rc = guard_page(g, age, page, &softened, &res, err);
+			rc = guard_page(g, age, got != 0, page, &softened, &res, err);
 		/* Refused: the model may try again; the draft never changes. */
 		if (rc != 1 || got != 0 || attempt >= g->rewrites)
 			break;
@@ -436,8 +438,8 @@ static int write_page(struct sv_textgen *g, const json_t *story, json_t *page, u
 		rc = flag(review, page, "text", str(page, "text"), &res, attempt) < 0 ? -1 : 0;
 	int chapter_softened = 0;
 	if (rc == 0 && g->moderator) {
-		rc = guard_string(g->moderator, age, page, "chapter_title", NULL, &chapter_softened,
-		                  &res, err);
+		rc = guard_string(g->moderator, age, SV_MODERATE_OURS, page, "chapter_title", NULL,
+		                  &chapter_softened, &res, err);
 		if (rc == 0 && !res.allowed)
 			rc = flag(review, page, "chapter_title", str(page, "chapter_title"), &res,
 			          0);
@@ -482,7 +484,8 @@ int sv_textgen_write_story(struct sv_textgen *g, json_t *story, json_t **review,
 		int softened = 0;
 		struct sv_moderate_result res;
 		const char *age = str(json_object_get(story, "parameters"), "age");
-		rc = guard_string(g->moderator, age, story, "title", NULL, &softened, &res, err);
+		rc = guard_string(g->moderator, age, SV_MODERATE_OURS, story, "title", NULL,
+		                  &softened, &res, err);
 		if (rc == 0 && !res.allowed)
 			rc = flag(flags, NULL, "title", str(story, "title"), &res, 0);
 	}

@@ -32,7 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		check_matches(&r, size);
 		struct sv_moderate_softened edits;
-		if (sv_moderate_soften(mod, text, size, ages[a], &out, &edits, &r, &err) < 0)
+		if (sv_moderate_soften(mod, text, size, ages[a], a == 1 ? SV_MODERATE_OURS : 0,
+		                       &out, &edits, &r, &err) < 0)
 			continue;
 		check_matches(&r, out.len);
 		if (edits.nedits == 0 &&

@@ -81,18 +81,19 @@ test('--eval prints precision, recall and false-positive rate', () => {
 });
 
 // Each labelled set with what it must keep up. The eval set and held-out
-// sets 1-3 trained the model and were studied for the lexicon; sets 4 and 5
-// were written by people who had not seen the rules and train nothing (set
-// 5 was measured once, with everything as it now is). On text nothing was
-// built from, the goal (recall 0.95, false positives 0.02) is not met yet:
-// tests/data/README.md has the numbers. These guard against losing ground.
+// sets 1-3 trained the model and were studied for the lexicon; sets 4-6
+// were written by people who had not seen the rules and train nothing (6
+// was the last measured blind). On text nothing was built from the goal
+// (recall 0.95, false positives 0.02) is not met yet: tests/data/README.md
+// has the numbers. These guard against losing ground.
 const SETS = [
   { file: 'moderation-eval.tsv', lines: 700, recall: 0.95, fpr: 0.02 },
   { file: 'moderation-heldout.tsv', lines: 500, recall: 0.95, fpr: 0.02 },
   { file: 'moderation-heldout-2.tsv', lines: 500, recall: 0.95, fpr: 0.02 },
   { file: 'moderation-heldout-3.tsv', lines: 500, recall: 0.95, fpr: 0.02 },
-  { file: 'moderation-heldout-4.tsv', lines: 550, recall: 0.85, fpr: 0.025 },
-  { file: 'moderation-heldout-5.tsv', lines: 500, recall: 0.8, fpr: 0.035 },
+  { file: 'moderation-heldout-4.tsv', lines: 550, recall: 0.88, fpr: 0.025 },
+  { file: 'moderation-heldout-5.tsv', lines: 500, recall: 0.83, fpr: 0.035 },
+  { file: 'moderation-heldout-6.tsv', lines: 500, recall: 0.87, fpr: 0.045 },
 ];
 
 for (const set of SETS) {
