@@ -39,7 +39,7 @@ bench: build
 	@bench/run.sh
 
 # The moderator's learned model, from our labelled sets (never from the
-# held-out sets it is measured on: moderation-heldout-4.tsv to -7.tsv).
+# held-out sets it is measured on: moderation-heldout-4.tsv to -8.tsv).
 MODERATION_TRAIN = $(addprefix tests/data/moderation-,eval.tsv heldout.tsv heldout-2.tsv \
 	heldout-3.tsv train-a.tsv train-b.tsv train-c.tsv train-d.tsv train-e.tsv)
 moderation-model: build

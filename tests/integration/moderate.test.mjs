@@ -81,8 +81,8 @@ test('--eval prints precision, recall and false-positive rate', () => {
 });
 
 // Each labelled set with what it must keep up. The eval set and held-out
-// sets 1-3 trained the model and were studied for the lexicon; sets 4-7
-// were written by people who had not seen the rules and train nothing (7
+// sets 1-3 trained the model and were studied for the lexicon; sets 4-8
+// were written by people who had not seen the rules and train nothing (8
 // was the last measured blind). On text nothing was built from the goal
 // (recall 0.95, false positives 0.02) is not met yet: tests/data/README.md
 // has the numbers. These guard against losing ground.
@@ -91,10 +91,11 @@ const SETS = [
   { file: 'moderation-heldout.tsv', lines: 500, recall: 0.95, fpr: 0.02 },
   { file: 'moderation-heldout-2.tsv', lines: 500, recall: 0.95, fpr: 0.02 },
   { file: 'moderation-heldout-3.tsv', lines: 500, recall: 0.95, fpr: 0.02 },
-  { file: 'moderation-heldout-4.tsv', lines: 550, recall: 0.88, fpr: 0.025 },
-  { file: 'moderation-heldout-5.tsv', lines: 500, recall: 0.83, fpr: 0.035 },
-  { file: 'moderation-heldout-6.tsv', lines: 500, recall: 0.87, fpr: 0.04 },
-  { file: 'moderation-heldout-7.tsv', lines: 550, recall: 0.86, fpr: 0.04 },
+  { file: 'moderation-heldout-4.tsv', lines: 550, recall: 0.88, fpr: 0.02 },
+  { file: 'moderation-heldout-5.tsv', lines: 500, recall: 0.83, fpr: 0.02 },
+  { file: 'moderation-heldout-6.tsv', lines: 500, recall: 0.87, fpr: 0.03 },
+  { file: 'moderation-heldout-7.tsv', lines: 550, recall: 0.86, fpr: 0.03 },
+  { file: 'moderation-heldout-8.tsv', lines: 550, recall: 0.87, fpr: 0.035 },
 ];
 
 for (const set of SETS) {
