@@ -38,7 +38,8 @@ static uint64_t pair_hash(uint64_t a, const char *b, size_t n)
 struct sv_model {
 	int nclasses; /* class 0 is "safe", then the categories in order */
 	int category[SV_MODEL_MAX_CLASSES];
-	double threshold; /* flagged when P(safe) falls below it */
+	double threshold;    /* flagged when P(safe) falls below it */
+	double clear_margin; /* how far "safe" must lead for P(safe) >= threshold */
 	float bias[SV_MODEL_MAX_CLASSES];
 	size_t nfeat, mask; /* table slots: mask + 1, a power of two */
 	struct slot {
@@ -155,6 +156,12 @@ struct sv_model *sv_moderate_model_load(const json_t *root, struct sv_err *err)
 		goto fail;
 	}
 	m->threshold = json_number_value(threshold);
+	if (!(m->threshold > 0 && m->threshold < 1)) {
+		sv_err_set(err, "invalid_json", "threshold",
+		           "the model's threshold must be in (0, 1)");
+		goto fail;
+	}
+	m->clear_margin = log((m->nclasses - 1) * m->threshold / (1 - m->threshold));
 	m->nfeat = json_object_size(features);
 	size_t slots = 16;
 	while (slots < m->nfeat * 2)
@@ -280,6 +287,10 @@ static double window(const struct sv_model *m, const float *sum, size_t from, si
 	for (int c = 2; c < K; c++)
 		if (z[c] > z[*cls])
 			*cls = c;
+	/* P(safe) >= 1 / (1 + (K - 1) e^-(z0 - zmax)): far enough ahead, the
+	 * window is safe without the exponentials (most windows of most text). */
+	if (z[0] - z[*cls] >= m->clear_margin)
+		return 1;
 	for (int c = 0; c < K; c++)
 		total += exp(z[c] - top);
 	return exp(z[0] - top) / total;
