@@ -396,8 +396,10 @@ static int write_page(struct sv_textgen *g, const json_t *story, json_t *page, u
 	struct page_cast pc;
 	page_cast_of(story, json_object_get(page, "scene"), &pc);
 	const char *age = str(json_object_get(story, "parameters"), "age");
-	json_t *draft = json_deep_copy(page);
-	if (!draft)
+	/* The draft to go back to, only where a model may replace it: the
+	 * grammar's page is the draft itself. */
+	json_t *draft = g->ops ? json_deep_copy(page) : NULL;
+	if (g->ops && !draft)
 		return sv_err_set(err, "nomem", "", "out of memory");
 	struct sv_buf clean;
 	sv_buf_init(&clean);
@@ -418,12 +420,13 @@ static int write_page(struct sv_textgen *g, const json_t *story, json_t *page, u
 			rc = keep_page(page, clean.data, spans);
 			used = g->ops->name;
 		} else {
-			if (g->ops)
+			if (draft) {
 				sv_log(SV_LOG_DEBUG, "a page keeps its draft",
 				       json_pack("{s:O?,s:s}", "page",
 				                 json_object_get(page, "number"), "why",
 				                 why.message));
-			json_object_update(page, draft); /* back to the draft's words */
+				json_object_update(page, draft); /* back to the draft's words */
+			}
 			used = "grammar";
 		}
 		softened = 0;
