@@ -204,6 +204,24 @@ fail:
  * pair it ends, with the word's number and the normalised span covered. */
 typedef void (*feature_fn)(void *ctx, uint64_t hash, size_t word, size_t start, size_t end);
 
+/* The length of a word without a regular ending ("stabbing", "stabbed",
+ * "stabs" -> "stab"; the normaliser has already made double letters single),
+ * or n: the stem is read as a word of its own too, so the model reads a form
+ * it never saw through the forms it did. (-ly and -er are kept: "killer" is
+ * not "kill" to a child.) */
+static size_t stem_len(const char *w, size_t n)
+{
+	static const struct {
+		const char *s;
+		size_t n;
+	} endings[] = {{"ings", 4}, {"ing", 3}, {"ed", 2}, {"es", 2}, {"s", 1}};
+	for (size_t k = 0; k < sizeof endings / sizeof endings[0]; k++)
+		if (n >= endings[k].n + 3 &&
+		    memcmp(w + n - endings[k].n, endings[k].s, endings[k].n) == 0)
+			return n - endings[k].n;
+	return n;
+}
+
 static size_t features_of(const struct sv_norm *n, feature_fn fn, void *ctx)
 {
 	size_t i = 0, prev_start = 0, words = 0;
@@ -223,8 +241,12 @@ static size_t features_of(const struct sv_norm *n, feature_fn fn, void *ctx)
 		bool number = true;
 		for (size_t k = s; k < i && number; k++)
 			number = n->text[k] >= '0' && n->text[k] <= '9';
-		if (!number)
+		if (!number) {
 			fn(ctx, h, words, s, i);
+			size_t st = stem_len(n->text + s, i - s);
+			if (st < i - s)
+				fn(ctx, fnv(FNV_OFFSET, n->text + s, st), words, s, s + st);
+		}
 		if (words && !number && !prev_number)
 			fn(ctx, pair_hash(prev, n->text + s, i - s), words, prev_start, i);
 		prev_number = number;

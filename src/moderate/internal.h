@@ -39,11 +39,13 @@ int sv_moderate_normalise(const char *s, size_t len, bool one_as_l, struct sv_no
 
 struct sv_ac;
 /* Builds the automaton from npat normalised patterns (text and run arrays
- * as sv_norm gives them); pattern i is reported as i. NULL out of memory. */
+ * as sv_norm gives them); pattern i is reported as i. within[i] (within may
+ * be NULL) lets pattern i be found inside words too. NULL out of memory. */
 struct sv_ac *sv_moderate_ac_build(size_t npat, char *const *text, uint8_t *const *run,
-                                   const size_t *len);
+                                   const size_t *len, const bool *within);
 void sv_moderate_ac_free(struct sv_ac *ac);
-/* Calls hit for every whole-word occurrence of a pattern in n whose letter
+/* Calls hit for every whole-word occurrence of a pattern in n (anywhere,
+ * for a pattern found within words) whose letter
  * runs fit the pattern's; [start, end) are offsets into n->text. A non-zero
  * return from hit stops the scan and is returned. */
 typedef int (*sv_ac_hit_fn)(size_t pattern, size_t start, size_t end, void *ctx);

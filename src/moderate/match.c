@@ -21,6 +21,8 @@ struct sv_ac {
 	size_t npat;
 	size_t *plen;
 	uint8_t **prun; /* each pattern's run lengths */
+	bool *within;   /* [pattern]: found inside words too */
+	bool *swithin;  /* [state]: some pattern ending here is found inside words */
 };
 
 void sv_moderate_ac_free(struct sv_ac *ac)
@@ -37,6 +39,8 @@ void sv_moderate_ac_free(struct sv_ac *ac)
 			free(ac->prun[i]);
 	free(ac->prun);
 	free(ac->plen);
+	free(ac->within);
+	free(ac->swithin);
 	free(ac);
 }
 
@@ -83,7 +87,7 @@ static int renumber(struct sv_ac *ac, const uint32_t *bfs, size_t nbfs)
 }
 
 struct sv_ac *sv_moderate_ac_build(size_t npat, char *const *text, uint8_t *const *run,
-                                   const size_t *len)
+                                   const size_t *len, const bool *within)
 {
 	struct sv_ac *ac = calloc(1, sizeof(*ac));
 	if (!ac)
@@ -91,8 +95,11 @@ struct sv_ac *sv_moderate_ac_build(size_t npat, char *const *text, uint8_t *cons
 	ac->npat = npat;
 	ac->plen = calloc(npat ? npat : 1, sizeof(*ac->plen));
 	ac->prun = calloc(npat ? npat : 1, sizeof(*ac->prun));
-	if (!ac->plen || !ac->prun)
+	ac->within = calloc(npat ? npat : 1, sizeof(*ac->within));
+	if (!ac->plen || !ac->prun || !ac->within)
 		goto fail;
+	if (within)
+		memcpy(ac->within, within, npat * sizeof(*within));
 	size_t total = 1;
 	ac->ncls = 1;
 	for (size_t i = 0; i < npat; i++) {
@@ -205,8 +212,11 @@ struct sv_ac *sv_moderate_ac_build(size_t npat, char *const *text, uint8_t *cons
 	free(term_state);
 	int rc = renumber(ac, queue, qt);
 	free(queue);
-	if (rc < 0)
+	if (rc < 0 || !(ac->swithin = calloc(ac->nstates, sizeof(*ac->swithin))))
 		goto fail;
+	for (size_t st = 0; st < ac->nstates; st++)
+		for (uint32_t k = 0; k < ac->out_len[st]; k++)
+			ac->swithin[st] |= ac->within[ac->out[ac->out_off[st] + k]];
 	return ac;
 fail:
 	sv_moderate_ac_free(ac);
@@ -239,14 +249,16 @@ int sv_moderate_ac_scan(const struct sv_ac *ac, const struct sv_norm *n, sv_ac_h
 		uint32_t cnt = ac->out_len[s];
 		if (!cnt)
 			continue;
-		/* Whole words only: every non-space byte of the normalised text is a word byte. */
-		if (i + 1 < n->len && t[i + 1] != ' ')
+		/* Whole words only, but for the few found inside words: every
+		 * non-space byte of the normalised text is a word byte. */
+		bool word_end = i + 1 == n->len || t[i + 1] == ' ';
+		if (!word_end && !ac->swithin[s])
 			continue;
 		const uint32_t *o = &ac->out[ac->out_off[s]];
 		for (uint32_t k = 0; k < cnt; k++) {
 			size_t p = o[k], l = ac->plen[p];
 			size_t st = i + 1 - l;
-			if (st > 0 && t[st - 1] != ' ')
+			if (!ac->within[p] && (!word_end || (st > 0 && t[st - 1] != ' ')))
 				continue;
 			if (!runs_fit(ac->prun[p], &n->run[st], l))
 				continue;

@@ -83,6 +83,7 @@ struct patterns {
 	char **text;
 	uint8_t **run;
 	size_t *len;
+	bool *within; /* found inside words too */
 	size_t n;
 };
 
@@ -95,6 +96,7 @@ static void patterns_free(struct patterns *p)
 	free(p->text);
 	free(p->run);
 	free(p->len);
+	free(p->within);
 }
 
 static int add_pattern(struct patterns *p, const char *s, struct sv_norm *n, struct sv_err *err)
@@ -311,8 +313,9 @@ static int load(struct sv_moderator *m, json_t *root, const char *name, struct s
 	p.text = calloc(2 * nt + nv + na + nw + 1, sizeof(*p.text));
 	p.run = calloc(2 * nt + nv + na + nw + 1, sizeof(*p.run));
 	p.len = calloc(2 * nt + nv + na + nw + 1, sizeof(*p.len));
+	p.within = calloc(2 * nt + nv + na + nw + 1, sizeof(*p.within));
 	if (!m->terms || !m->combos || !m->cword_combo || !m->cword_side || !p.text || !p.run ||
-	    !p.len) {
+	    !p.len || !p.within) {
 		sv_err_set(err, "nomem", "", "out of memory");
 		goto out;
 	}
@@ -333,6 +336,8 @@ static int load(struct sv_moderator *m, json_t *root, const char *name, struct s
 		m->nterms = i + 1; /* so that sv_moderate_free frees what is set */
 		if (add_pattern(&p, term, &n, err) || load_gentle(&m->terms[i], t, name, err))
 			goto out;
+		/* "within": a swear that taints any word it is part of ("Shitbeard") */
+		p.within[p.n - 1] = json_is_true(json_object_get(t, "within"));
 	}
 	if (add_joined(m, terms, &p, &n, err) < 0 || add_verbs(m, verbs, name, &p, &n, err) < 0)
 		goto out;
@@ -394,7 +399,7 @@ static int load(struct sv_moderator *m, json_t *root, const char *name, struct s
 	m->nallow = na;
 	m->ncwords = nw;
 	m->ncombos = nc;
-	m->ac = sv_moderate_ac_build(p.n, p.text, p.run, p.len);
+	m->ac = sv_moderate_ac_build(p.n, p.text, p.run, p.len, p.within);
 	if (!m->ac) {
 		sv_err_set(err, "nomem", "", "out of memory building the matcher");
 		goto out;
@@ -421,6 +426,16 @@ static int gentle_words_pass(const struct sv_moderator *m, const char *name, str
 	return 0;
 }
 
+int sv_moderate_use_model(struct sv_moderator *m, const json_t *root, struct sv_err *err)
+{
+	struct sv_model *model = sv_moderate_model_load(root, err);
+	if (!model)
+		return -1;
+	sv_moderate_model_free(m->model);
+	m->model = model;
+	return 0;
+}
+
 /* data/<lang>/moderation-model.json, when the language has one. */
 static int load_model(struct sv_moderator *m, const char *lang, struct sv_err *err)
 {
@@ -433,9 +448,9 @@ static int load_model(struct sv_moderator *m, const char *lang, struct sv_err *e
 	json_t *root = json_loadb((const char *)a->data, a->len, 0, &je);
 	if (!root)
 		return sv_err_set(err, "invalid_json", "", "%s:%d: %s", name, je.line, je.text);
-	m->model = sv_moderate_model_load(root, err);
+	int rc = sv_moderate_use_model(m, root, err);
 	json_decref(root);
-	return m->model ? 0 : -1;
+	return rc;
 }
 
 struct sv_moderator *sv_moderate_new(const char *lang, struct sv_err *err)

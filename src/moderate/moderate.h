@@ -100,6 +100,11 @@ int sv_moderate_train(const struct sv_moderate_example *ex, size_t n,
                       const struct sv_moderate_train_options *o, struct sv_buf *out,
                       struct sv_err *err);
 
+/* Replaces the moderator's learned model with the one in root (as --train
+ * writes it), before the moderator is shared: to measure a model before it
+ * is built in. 0, or -1 with err (the old model kept). */
+int sv_moderate_use_model(struct sv_moderator *m, const json_t *root, struct sv_err *err);
+
 /* ---- softening: what written pages get instead of a refusal ----
  *
  * A mild term that the age group refuses may have a gentler word in the

@@ -361,41 +361,127 @@ static int digit_word(const unsigned char *p, size_t s, size_t e)
 	return -1;
 }
 
+/* A phone number told in words, or in digits and words mixed, or with
+ * letters o for zeros, or spaced out past the digit finder ("0 seven 7 0 0,
+ * nine hundred, 4 6 1", "o7 7oo 9oo 321", "0 7 9 1 1 - 2 3 4 - 5 6 7"):
+ * nine digits or more (seven when all are words), not counting. */
+enum { N_NONE, N_DIGITS, N_WORD, N_TIMES, N_HUNDRED };
+
+/* What the token [s, e) is to such a number; *d the digit of a word. */
+static int number_token(const unsigned char *p, size_t s, size_t e, int *d)
+{
+	size_t digits = 0, os = 0;
+	for (size_t k = s; k < e; k++) {
+		digits += a_digit(p[k]) != 0;
+		os += (p[k] | 0x20) == 'o';
+	}
+	if (digits)
+		return digits + os == e - s ? N_DIGITS : N_NONE;
+	if (word_is(p, s, e, "double") || word_is(p, s, e, "triple"))
+		return N_TIMES;
+	if (word_is(p, s, e, "hundred"))
+		return N_HUNDRED;
+	return (*d = digit_word(p, s, e)) >= 0 ? N_WORD : N_NONE;
+}
+
+struct spoken {
+	long v[16];
+	size_t n, first, last;
+	bool odd, all_words;   /* odd: words, or o for zero */
+	bool wide, long_group; /* digits spaced wide; a group of two or more */
+	int times;             /* after "double": the next digit twice */
+};
+
+static void spoken_add(struct spoken *sp, long d)
+{
+	for (int k = 0; k < (sp->times ? sp->times : 1); k++, sp->n++)
+		if (sp->n < 16)
+			sp->v[sp->n] = d;
+	sp->times = 0;
+}
+
+static int spoken_end(struct spoken *sp, sv_personal_hit_fn hit, void *ctx)
+{
+	bool enough = sp->n >= 9 || (sp->all_words && sp->n >= 7);
+	/* digits alone, one by one and spaced wide ("0 7 9 1 1 - 2 3 4"), are a
+	 * number too; groups spaced wide are years and scores */
+	bool odd = sp->odd || (sp->wide && !sp->long_group);
+	int rc = odd && enough && sp->n <= 15 && !counting(sp->v, sp->n < 16 ? sp->n : 16)
+	             ? hit(sp->first, sp->last, ctx)
+	             : 0;
+	*sp = (struct spoken){.all_words = true};
+	return rc;
+}
+
 static int phone_words(const char *s, size_t len, sv_personal_hit_fn hit, void *ctx)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	long v[16];
-	size_t n = 0, first = 0, last = 0, i = 0;
-	for (;;) {
-		/* the next word, with only spaces, commas or dashes before it */
+	struct spoken sp = {.all_words = true};
+	for (size_t i = 0;;) {
+		/* the next token, and whether only separators come before it */
 		size_t a = i;
 		bool joined = true;
-		while (a < len && !(a_alpha(p[a]))) {
-			if (p[a] != ' ' && p[a] != ',' && p[a] != '-')
-				joined = false;
-			a++;
-		}
-		size_t b = word_end(p, len, a);
-		int d = a < len ? digit_word(p, a, b) : -1;
-		if (d < 0 || !joined) {
-			if (n >= 7 && !counting(v, n)) {
-				int rc = hit(first, last, ctx);
-				if (rc)
-					return rc;
+		for (; a < len && !alnum(p[a]); a++)
+			joined &= p[a] == ' ' || p[a] == ',' || p[a] == '-' || p[a] == '.' ||
+			          p[a] == '(' || p[a] == ')';
+		size_t b = a;
+		while (b < len && alnum(p[b]))
+			b++;
+		int d = 0, kind = a < len ? number_token(p, a, b, &d) : N_NONE;
+		bool empty = sp.n == 0 && sp.times == 0;
+		if (!joined || kind == N_NONE || (kind == N_HUNDRED && sp.n == 0)) {
+			int rc = spoken_end(&sp, hit, ctx);
+			if (rc || a >= len)
+				return rc;
+			empty = true;
+			if (kind == N_NONE || kind == N_HUNDRED) {
+				i = b > a ? b : a + 1;
+				continue;
 			}
-			n = 0;
 		}
-		if (a >= len)
-			return 0;
-		if (d >= 0) {
-			if (n == 0)
-				first = a;
-			if (n < 16)
-				v[n++] = d;
-			last = b;
+		if (empty)
+			sp.first = a;
+		else if (a > sp.last + 2)
+			sp.wide = true; /* spaced wider than the digit finder reads */
+		if (kind == N_DIGITS) {
+			sp.long_group |= b - a > 1;
+			for (size_t k = a; k < b; k++) {
+				sp.odd |= !a_digit(p[k]);
+				spoken_add(&sp, a_digit(p[k]) ? p[k] - '0' : 0);
+			}
+			sp.all_words = false;
+		} else {
+			sp.odd = true;
+			if (kind == N_WORD)
+				spoken_add(&sp, d);
+			else if (kind == N_TIMES)
+				sp.times = (p[a] | 0x20) == 'd' ? 2 : 3;
+			else /* "nine hundred": two zeros */
+				for (int k = 0; k < 2; k++)
+					spoken_add(&sp, 0);
 		}
-		i = b > a ? b : a + 1;
+		sp.last = b;
+		i = b;
 	}
+}
+
+/* Whether the name of an app people message on ends just before at. */
+static bool app_before(const unsigned char *p, size_t at)
+{
+	static const char *const apps[] = {"tiktok",   "insta",   "instagram", "snap",
+	                                   "snapchat", "discord", "roblox",    "youtube",
+	                                   "twitter",  "twitch",  "whatsapp",  "telegram",
+	                                   "kik",      "ig",      "yt"};
+	size_t e = at;
+	while (e > 0 && (p[e - 1] == ' ' || p[e - 1] == ':' || p[e - 1] == '-'))
+		e--;
+	size_t s = e;
+	while (s > 0 && a_alpha(p[s - 1]))
+		s--;
+	for (size_t k = 0; k < sizeof apps / sizeof apps[0]; k++)
+		if (word_is(p, s, e, apps[k]))
+			return true;
+	return false;
 }
 
 /* A social-media handle: "@name" starting a word, three or more letters,
@@ -410,10 +496,31 @@ static bool handle_at(const unsigned char *p, size_t len, size_t at, size_t *en)
 		letter |= a_alpha(p[i]) != 0;
 		i++;
 	}
-	/* "@theme.call" is a reference in a template, not a handle */
-	if (i - at - 1 < 3 || !letter || (i + 1 < len && p[i] == '.' && alnum(p[i + 1])))
+	/* "@theme.call" is a reference in a template, not a handle, unless an
+	 * app is named just before it ("tiktok @mia.dances") */
+	bool dotted = i + 1 < len && p[i] == '.' && alnum(p[i + 1]);
+	if (i - at - 1 < 3 || !letter || (dotted && !app_before(p, at)))
 		return false;
+	while (i + 1 < len && (p[i] == '.' || p[i] == '_') && alnum(p[i + 1]))
+		for (i++; i < len && (alnum(p[i]) || p[i] == '_');)
+			i++;
 	*en = i;
+	return true;
+}
+
+/* A gaming tag, "name#1234": a name and four digits. */
+static bool tag_at(const unsigned char *p, size_t len, size_t hash, size_t *st, size_t *en)
+{
+	size_t a = hash;
+	while (a > 0 && (alnum(p[a - 1]) || p[a - 1] == '_' || p[a - 1] == '.'))
+		a--;
+	size_t b = hash + 1;
+	while (b < len && a_digit(p[b]))
+		b++;
+	if (hash - a < 2 || b - hash - 1 != 4 || (b < len && alnum(p[b])))
+		return false;
+	*st = a;
+	*en = b;
 	return true;
 }
 
@@ -453,9 +560,11 @@ static int personal_scan(const char *s, size_t len, sv_personal_hit_fn hit, void
 		const unsigned char *q = (const unsigned char *)s;
 		for (size_t i = 0; i < len; i++) {
 			size_t en;
+			size_t st = i;
 			if ((q[i] == '@' && handle_at(q, len, i, &en)) ||
+			    (q[i] == '#' && tag_at(q, len, i, &st, &en)) ||
 			    (a_upper(q[i]) && postcode_at(q, len, i, &en))) {
-				int rc = hit(i, en, ctx);
+				int rc = hit(st, en, ctx);
 				if (rc)
 					return rc;
 				i = en - 1;

@@ -15,7 +15,7 @@
 
 static const char usage[] =
     "usage: storyverse moderate [--age 3-5|6-8|9-12] [--soften] [--lang L]\n"
-    "       storyverse moderate --eval FILE.tsv [--age 3-5|6-8|9-12] [--lang L]\n"
+    "       storyverse moderate --eval FILE.tsv [--age 3-5|6-8|9-12] [--lang L] [--model M]\n"
     "       storyverse moderate --train OUT.json FILE.tsv...\n"
     "\n"
     "Checks children's text for unsafe content. Reads lines on stdin and writes one\n"
@@ -33,12 +33,14 @@ static const char usage[] =
     "                 flagged for; lines starting with # and a first line starting\n"
     "                 with 'label' are skipped) and print precision, recall and\n"
     "                 false-positive rate, overall and per category\n"
+    "  --model M      read the learned model from the file M (as --train writes\n"
+    "                 it) instead of the built-in one, to measure it first\n"
     "  --train OUT FILE.tsv...\n"
     "                 learn the model (data/<lang>/moderation-model.json) from\n"
     "                 labelled files, every unsafe line naming its category\n";
 
 struct mod_opts {
-	const char *age, *lang, *eval, *train;
+	const char *age, *lang, *eval, *train, *model;
 	bool soften;
 };
 
@@ -66,6 +68,9 @@ static int parse_option(int ch, void *ctx)
 		return 0;
 	case 't':
 		o->train = optarg;
+		return 0;
+	case 'm':
+		o->model = optarg;
 		return 0;
 	default:
 		return -1;
@@ -400,15 +405,34 @@ static int train(const char *out, char **files, int nfiles)
 	return rc;
 }
 
+/* --model: a model file in place of the built-in one. */
+static int use_model(struct sv_moderator *m, const char *path)
+{
+	json_error_t je;
+	json_t *root = json_load_file(path, 0, &je);
+	struct sv_err err = {0};
+	if (!root) {
+		if (je.line > 0)
+			sv_roles_usage_error("moderate", "--model: %s:%d: %s", path, je.line,
+			                     je.text);
+		else
+			sv_roles_usage_error("moderate", "--model: %s", je.text);
+		return 2;
+	}
+	int rc = sv_moderate_use_model(m, root, &err);
+	json_decref(root);
+	if (rc)
+		sv_roles_usage_error("moderate", "--model: %s: %s", path, err.message);
+	return rc ? 2 : 0;
+}
+
 int sv_roles_cmd_moderate(int argc, char **argv)
 {
-	static const struct option opts[] = {{"age", required_argument, NULL, 'a'},
-	                                     {"lang", required_argument, NULL, 'L'},
-	                                     {"eval", required_argument, NULL, 'e'},
-	                                     {"soften", no_argument, NULL, 's'},
-	                                     {"train", required_argument, NULL, 't'},
-	                                     {"help", no_argument, NULL, 'h'},
-	                                     {0}};
+	static const struct option opts[] = {
+	    {"age", required_argument, NULL, 'a'},   {"lang", required_argument, NULL, 'L'},
+	    {"eval", required_argument, NULL, 'e'},  {"soften", no_argument, NULL, 's'},
+	    {"train", required_argument, NULL, 't'}, {"model", required_argument, NULL, 'm'},
+	    {"help", no_argument, NULL, 'h'},        {0}};
 	struct mod_opts o = {.lang = "en"};
 	int rc = sv_roles_getopt_operands("moderate", usage, argc, argv, opts, parse_option, &o);
 	if (rc)
@@ -427,6 +451,10 @@ int sv_roles_cmd_moderate(int argc, char **argv)
 	struct sv_moderator *m = sv_moderate_new(o.lang, &err);
 	if (!m) {
 		sv_roles_usage_error("moderate", "%s", err.message);
+		return 2;
+	}
+	if (o.model && use_model(m, o.model) != 0) {
+		sv_moderate_free(m);
 		return 2;
 	}
 	/* A labelled set is written for one reader: 6-8 unless told. */

@@ -131,9 +131,31 @@ test('--train learns a model from labelled files, the same every time', () => {
   assert.ok(model.classes.includes('violence'));
   assert.ok(model.features.water, 'a word from the examples is a feature');
   assert.deepEqual(readFileSync(out[0]), readFileSync(out[1]));
+  // --model reads a model from a file in place of the built-in one: words
+  // only this model knows are flagged with it, and not without it.
+  const odd = [];
+  for (const who of ['wug', 'blick', 'dax', 'toma']) {
+    odd.push(`unsafe\tThe zorblat glimmed the ${who} until it was quite flonked.\tviolence`);
+    odd.push(`safe\tThe ${who} had a picnic by the river with its friends.`);
+  }
+  writeFileSync(file, odd.join('\n') + '\n');
+  let r = spawnSync(BIN, ['moderate', '--train', out[0], file], { encoding: 'utf8', timeout: 60000 });
+  assert.equal(r.status, 0, r.stderr);
+  const line = 'The zorblat glimmed the fep until it was quite flonked.\n';
+  r = spawnSync(BIN, ['moderate', '--age', '9-12', '--model', out[0]], { input: line, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout).categories, ['violence']);
+  r = spawnSync(BIN, ['moderate', '--age', '9-12'], { input: line, encoding: 'utf8' });
+  assert.equal(JSON.parse(r.stdout).allowed, true);
+  writeFileSync(out[1], '{"classes":["safe"]}');
+  for (const bad of [out[1], path.join(tmp, 'none.json')]) {
+    r = spawnSync(BIN, ['moderate', '--model', bad], { input: line, encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /^storyverse moderate: --model: .+\n$/);
+  }
   // An unsafe line must say what it is; a missing file is a usage error.
   writeFileSync(file, 'unsafe\tsomething bad\n');
-  let r = spawnSync(BIN, ['moderate', '--train', out[0], file], { encoding: 'utf8' });
+  r = spawnSync(BIN, ['moderate', '--train', out[0], file], { encoding: 'utf8' });
   assert.equal(r.status, 1);
   assert.match(r.stderr, /needs a category on every unsafe line/);
   r = spawnSync(BIN, ['moderate', '--train', out[0]], { encoding: 'utf8' });

@@ -180,6 +180,18 @@ static void age_policies_differ(void **state)
 	assert_string_equal(err.code, "invalid_value");
 }
 
+/* A swear is a swear inside a made-up word; innocent words holding its
+ * letters are allowed by name. */
+static void swears_inside_words(void **state)
+{
+	flagged_at("Captain Shitbeard, who burps", SV_MODERATE_PROFANITY, "Shit");
+	flagged_at("a real dipsh1t", SV_MODERATE_PROFANITY, "sh1t");
+	flagged_at("unfuckingbelievable", SV_MODERATE_PROFANITY, "fuck");
+	allowed("He mishit the ball into the pond.", "6-8");
+	allowed("Shiitake mushrooms in the soup, and the Cushitic languages.", "6-8");
+	allowed("Scunthorpe, Essex and Penistone", "6-8");
+}
+
 static void personal_data_is_found(void **state)
 {
 	flagged_at("call me on 555-123-4567 ok", SV_MODERATE_PERSONAL_DATA, "555-123-4567");
@@ -191,6 +203,25 @@ static void personal_data_is_found(void **state)
 	           "221 Baker Street");
 	flagged_at("we are at 12 oak lane", SV_MODERATE_PERSONAL_DATA, "12 oak lane");
 	flagged_at("it is 42 Maple Drive", SV_MODERATE_PERSONAL_DATA, "42 Maple Drive");
+	/* numbers told in digits and words mixed, o for zero, spaced out wide */
+	flagged_at("my numbr is 0 seven 7 0 0, nine hundred, 4 6 1 ok", SV_MODERATE_PERSONAL_DATA,
+	           "0 seven 7 0 0, nine hundred, 4 6 1");
+	flagged_at("o seven seven double oh nine hundred four six two", SV_MODERATE_PERSONAL_DATA,
+	           "o seven seven double oh nine hundred four six two");
+	flagged_at("its o7 7oo 9oo 3 2 1 - swap the o's", SV_MODERATE_PERSONAL_DATA,
+	           "o7 7oo 9oo 3 2 1");
+	flagged_at("ph: 0 7 9 1 1 - 2 3 4 - 5 6 7", SV_MODERATE_PERSONAL_DATA,
+	           "0 7 9 1 1 - 2 3 4 - 5 6 7");
+	allowed("The years 1066, 1215 and 1492 - 1603 - 1688 were busy ones.", "6-8");
+	allowed("Scores: 3, 1, 0, 2, 4, 1, 3, 0, 2", "6-8");
+	allowed("We counted one, two, three, four, five, six, seven, eight, nine!", "6-8");
+	/* handles with an app's name before them, gaming tags, PINs */
+	flagged_at("tiktok @ella.dances.2015 follow me", SV_MODERATE_PERSONAL_DATA,
+	           "@ella.dances.2015");
+	flagged_at("add me discord: tommy#4821", SV_MODERATE_PERSONAL_DATA, "tommy#4821");
+	allowed("Write @theme.call in the template, and page #1234 too.", "6-8");
+	flagged_at("mums bank pin is 4729", SV_MODERATE_PERSONAL_DATA, "bank pin");
+	allowed("The rolling pin is on the table.", "6-8");
 }
 
 static void result_json_and_bounds(void **state)
@@ -378,6 +409,7 @@ int main(void)
 	    cmocka_unit_test(innocent_phrases_stay_allowed),
 	    cmocka_unit_test(age_policies_differ),
 	    cmocka_unit_test(personal_data_is_found),
+	    cmocka_unit_test(swears_inside_words),
 	    cmocka_unit_test(result_json_and_bounds),
 	    cmocka_unit_test(a_trained_model_reads_what_it_learnt),
 	    cmocka_unit_test(the_model_reads_a_page_in_windows),
