@@ -225,11 +225,11 @@ fail:
 
 /* A letter the pattern has once may appear once or stretched (3+ times, the
  * evasion), but not doubled, which is another word ("as" is not "ass"); a
- * doubled letter needs at least two. */
+ * doubled letter needs at least two, a tripled one three ("kk" is "ok"). */
 static bool runs_fit(const uint8_t *pr, const uint8_t *tr, size_t len)
 {
 	for (size_t k = 0; k < len; k++) {
-		if (pr[k] >= 2 ? tr[k] < 2 : tr[k] == 2)
+		if (pr[k] >= 2 ? tr[k] < (pr[k] > 3 ? 3 : pr[k]) : tr[k] == 2)
 			return false;
 	}
 	return true;
