@@ -38,11 +38,15 @@ void sv_moderate_norm_free(struct sv_norm *n);
 int sv_moderate_normalise(const char *s, size_t len, bool one_as_l, struct sv_norm *n);
 
 struct sv_ac;
+/* Where a pattern may be found: as a whole word, also beginning or ending
+ * a word ("Shitbeard", "dipshit", but not "Kshitij"), or anywhere in one. */
+enum sv_ac_within { SV_AC_WHOLE, SV_AC_EDGE, SV_AC_ANYWHERE };
+
 /* Builds the automaton from npat normalised patterns (text and run arrays
- * as sv_norm gives them); pattern i is reported as i. within[i] (within may
- * be NULL) lets pattern i be found inside words too. NULL out of memory. */
+ * as sv_norm gives them); pattern i is reported as i. within[i] (enum
+ * sv_ac_within; within may be NULL: all whole words). NULL out of memory. */
 struct sv_ac *sv_moderate_ac_build(size_t npat, char *const *text, uint8_t *const *run,
-                                   const size_t *len, const bool *within);
+                                   const size_t *len, const uint8_t *within);
 void sv_moderate_ac_free(struct sv_ac *ac);
 /* Calls hit for every whole-word occurrence of a pattern in n (anywhere,
  * for a pattern found within words) whose letter

@@ -20,9 +20,9 @@ struct sv_ac {
 	uint32_t *out;
 	size_t npat;
 	size_t *plen;
-	uint8_t **prun; /* each pattern's run lengths */
-	bool *within;   /* [pattern]: found inside words too */
-	bool *swithin;  /* [state]: some pattern ending here is found inside words */
+	uint8_t **prun;  /* each pattern's run lengths */
+	uint8_t *within; /* [pattern]: found inside words too (enum sv_ac_within) */
+	bool *swithin;   /* [state]: some pattern ending here is found inside words */
 };
 
 void sv_moderate_ac_free(struct sv_ac *ac)
@@ -87,7 +87,7 @@ static int renumber(struct sv_ac *ac, const uint32_t *bfs, size_t nbfs)
 }
 
 struct sv_ac *sv_moderate_ac_build(size_t npat, char *const *text, uint8_t *const *run,
-                                   const size_t *len, const bool *within)
+                                   const size_t *len, const uint8_t *within)
 {
 	struct sv_ac *ac = calloc(1, sizeof(*ac));
 	if (!ac)
@@ -216,7 +216,7 @@ struct sv_ac *sv_moderate_ac_build(size_t npat, char *const *text, uint8_t *cons
 		goto fail;
 	for (size_t st = 0; st < ac->nstates; st++)
 		for (uint32_t k = 0; k < ac->out_len[st]; k++)
-			ac->swithin[st] |= ac->within[ac->out[ac->out_off[st] + k]];
+			ac->swithin[st] |= ac->within[ac->out[ac->out_off[st] + k]] != SV_AC_WHOLE;
 	return ac;
 fail:
 	sv_moderate_ac_free(ac);
@@ -258,7 +258,10 @@ int sv_moderate_ac_scan(const struct sv_ac *ac, const struct sv_norm *n, sv_ac_h
 		for (uint32_t k = 0; k < cnt; k++) {
 			size_t p = o[k], l = ac->plen[p];
 			size_t st = i + 1 - l;
-			if (!ac->within[p] && (!word_end || (st > 0 && t[st - 1] != ' ')))
+			bool word_start = st == 0 || t[st - 1] == ' ';
+			if (ac->within[p] == SV_AC_WHOLE  ? !(word_start && word_end)
+			    : ac->within[p] == SV_AC_EDGE ? !(word_start || word_end)
+			                                  : false)
 				continue;
 			if (!runs_fit(ac->prun[p], &n->run[st], l))
 				continue;

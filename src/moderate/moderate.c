@@ -83,7 +83,7 @@ struct patterns {
 	char **text;
 	uint8_t **run;
 	size_t *len;
-	bool *within; /* found inside words too */
+	uint8_t *within; /* enum sv_ac_within */
 	size_t n;
 };
 
@@ -336,8 +336,17 @@ static int load(struct sv_moderator *m, json_t *root, const char *name, struct s
 		m->nterms = i + 1; /* so that sv_moderate_free frees what is set */
 		if (add_pattern(&p, term, &n, err) || load_gentle(&m->terms[i], t, name, err))
 			goto out;
-		/* "within": a swear that taints any word it is part of ("Shitbeard") */
-		p.within[p.n - 1] = json_is_true(json_object_get(t, "within"));
+		/* "within": a swear that taints the words it is part of ("Shitbeard") */
+		const char *within = json_string_value(json_object_get(t, "within"));
+		p.within[p.n - 1] = !within                           ? SV_AC_WHOLE
+		                    : strcmp(within, "anywhere") == 0 ? SV_AC_ANYWHERE
+		                    : strcmp(within, "edge") == 0     ? SV_AC_EDGE
+		                                                      : 0xff;
+		if (p.within[p.n - 1] == 0xff) {
+			sv_err_set(err, "invalid_json", "terms",
+			           "%s: term %zu: within is \"edge\" or \"anywhere\"", name, i);
+			goto out;
+		}
 	}
 	if (add_joined(m, terms, &p, &n, err) < 0 || add_verbs(m, verbs, name, &p, &n, err) < 0)
 		goto out;
