@@ -41,7 +41,8 @@ bench: build
 # The moderator's learned model, from our labelled sets (never from the
 # held-out sets it is measured on: moderation-heldout-4.tsv to -8.tsv).
 MODERATION_TRAIN = $(addprefix tests/data/moderation-,eval.tsv heldout.tsv heldout-2.tsv \
-	heldout-3.tsv train-a.tsv train-b.tsv train-c.tsv train-d.tsv train-e.tsv)
+	heldout-3.tsv train-a.tsv train-b.tsv train-c.tsv train-d.tsv train-e.tsv train-g.tsv \
+	train-h.tsv train-i.tsv train-j.tsv)
 moderation-model: build
 	build/storyverse moderate --train data/en/moderation-model.json $(MODERATION_TRAIN)
 	cmake --build build

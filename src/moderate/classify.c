@@ -439,16 +439,55 @@ static void vocab_free(struct vocab *v)
 	free(v->index);
 }
 
-/* One example's features as rows of the vocabulary. */
+/* One training row's features as rows of the vocabulary, and its class. */
 struct row_list {
 	uint32_t *rows;
 	size_t n, cap;
+	int y;
 };
 
+/* Every training row: each example whole, and a long one's windows too. */
+struct row_lists {
+	struct row_list *v;
+	size_t n, cap;
+};
+
+static int row_push(struct row_list *l, uint32_t row)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->rows[i] == row)
+			return 0; /* each feature counts once per row */
+	if (l->n == l->cap) {
+		uint32_t *r = realloc(l->rows, (l->cap * 2 + 16) * sizeof(*r));
+		if (!r)
+			return -1;
+		l->rows = r;
+		l->cap = l->cap * 2 + 16;
+	}
+	l->rows[l->n++] = row;
+	return 1;
+}
+
+static struct row_list *rows_add(struct row_lists *ls, int y)
+{
+	if (ls->n == ls->cap) {
+		size_t cap = ls->cap ? ls->cap * 2 : 1024;
+		struct row_list *v = realloc(ls->v, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		ls->v = v;
+		ls->cap = cap;
+	}
+	ls->v[ls->n] = (struct row_list){.y = y};
+	return &ls->v[ls->n++];
+}
+
+/* An example's features in order, with the word each ends at. */
 struct collect {
 	struct vocab *v;
 	const struct sv_norm *norm;
-	struct row_list *list;
+	uint32_t *rows, *word;
+	size_t n, cap;
 	int failed;
 };
 
@@ -467,17 +506,52 @@ static void collect_feature(void *ctx, uint64_t hash, size_t word, size_t start,
 		if (name[i] == ' ')
 			name[i] = '_';
 	long id = vocab_id(c->v, hash, name, len);
-	struct row_list *l = c->list;
-	if (id < 0 || (l->n == l->cap && !(l->rows = realloc(l->rows, (l->cap = l->cap * 2 + 16) *
-	                                                                  sizeof(*l->rows))))) {
+	if (id >= 0 && c->n == c->cap) {
+		size_t cap = c->cap * 2 + 64;
+		uint32_t *r = realloc(c->rows, cap * sizeof(*r)),
+		         *w = r ? realloc(c->word, cap * sizeof(*w)) : NULL;
+		if (r)
+			c->rows = r;
+		if (w)
+			c->word = w;
+		c->cap = r && w ? cap : c->cap;
+	}
+	if (id < 0 || c->n == c->cap) {
 		c->failed = 1;
 		return;
 	}
-	for (size_t i = 0; i < l->n; i++)
-		if (l->rows[i] == (uint32_t)id)
-			return; /* each feature counts once per example */
-	l->rows[l->n++] = (uint32_t)id;
-	c->v->count[id]++;
+	c->rows[c->n] = (uint32_t)id;
+	c->word[c->n++] = (uint32_t)word;
+}
+
+/* The example's rows: itself, then (when it is longer than a window by a
+ * fifth) its windows of WINDOW_WORDS words, half a window apart, so the
+ * model learns the spans it will be asked about. Features of the whole
+ * example count towards min_count. */
+static int add_rows(struct row_lists *ls, struct collect *c, size_t words, int y)
+{
+	struct row_list *whole = rows_add(ls, y);
+	if (!whole)
+		return -1;
+	for (size_t i = 0; i < c->n; i++) {
+		int rc = row_push(whole, c->rows[i]);
+		if (rc < 0)
+			return -1;
+		c->v->count[c->rows[i]] += (uint32_t)rc;
+	}
+	if (words <= WINDOW_WORDS + WINDOW_WORDS / 5)
+		return 0;
+	for (size_t from = 0;; from += WINDOW_WORDS / 2) {
+		size_t to = from + WINDOW_WORDS;
+		struct row_list *l = rows_add(ls, y);
+		if (!l)
+			return -1;
+		for (size_t i = 0; i < c->n; i++)
+			if (c->word[i] >= from && c->word[i] < to && row_push(l, c->rows[i]) < 0)
+				return -1;
+		if (to >= words)
+			return 0;
+	}
 }
 
 int sv_moderate_train(const struct sv_moderate_example *ex, size_t n,
@@ -486,29 +560,33 @@ int sv_moderate_train(const struct sv_moderate_example *ex, size_t n,
 {
 	const int K = SV_MODERATE_NCATEGORIES + 1;
 	struct vocab v = {0};
-	struct row_list *lists = calloc(n ? n : 1, sizeof(*lists));
-	size_t *order = malloc((n ? n : 1) * sizeof(*order));
+	struct row_lists ls = {0};
+	struct collect col = {&v, NULL, NULL, NULL, 0, 0, 0};
+	size_t *order = NULL;
 	float *w = NULL;
 	struct sv_norm norm;
 	sv_moderate_norm_init(&norm);
+	col.norm = &norm;
 	int rc = -1;
-	if (!lists || !order)
-		goto nomem;
 	for (size_t i = 0; i < n; i++) {
-		struct collect c = {&v, &norm, &lists[i], 0};
+		col.n = 0;
 		if (sv_moderate_normalise(ex[i].text, ex[i].len, false, &norm) < 0)
 			goto nomem;
-		features_of(&norm, collect_feature, &c);
-		if (c.failed)
+		size_t words = features_of(&norm, collect_feature, &col);
+		if (col.failed || add_rows(&ls, &col, words, ex[i].category + 1) < 0)
 			goto nomem;
-		order[i] = i;
 	}
+	if (!(order = malloc((ls.n ? ls.n : 1) * sizeof(*order))))
+		goto nomem;
+	for (size_t i = 0; i < ls.n; i++)
+		order[i] = i;
 	if (!(w = calloc(v.n ? v.n : 1, (size_t)K * sizeof(*w))))
 		goto nomem;
 	float bias[SV_MODERATE_NCATEGORIES + 1] = {0};
 	uint64_t rng = o->seed ? o->seed : 1;
 	for (int epoch = 0; epoch < o->epochs; epoch++) {
-		for (size_t i = n; i > 1; i--) { /* a seeded shuffle: the same model every time */
+		for (size_t i = ls.n; i > 1;
+		     i--) { /* a seeded shuffle: the same model every time */
 			rng ^= rng << 13;
 			rng ^= rng >> 7;
 			rng ^= rng << 17;
@@ -516,9 +594,9 @@ int sv_moderate_train(const struct sv_moderate_example *ex, size_t n,
 			order[i - 1] = order[j];
 			order[j] = t;
 		}
-		for (size_t k = 0; k < n; k++) {
-			const struct row_list *l = &lists[order[k]];
-			int y = ex[order[k]].category + 1;
+		for (size_t k = 0; k < ls.n; k++) {
+			const struct row_list *l = &ls.v[order[k]];
+			int y = l->y;
 			double z[SV_MODERATE_NCATEGORIES + 1], top = -1e300, sum = 0;
 			for (int c = 0; c < K; c++) {
 				z[c] = bias[c];
@@ -571,9 +649,11 @@ int sv_moderate_train(const struct sv_moderate_example *ex, size_t n,
 nomem:
 	rc = sv_err_set(err, "nomem", "", "out of memory");
 done:
-	for (size_t i = 0; lists && i < n; i++)
-		free(lists[i].rows);
-	free(lists);
+	for (size_t i = 0; i < ls.n; i++)
+		free(ls.v[i].rows);
+	free(ls.v);
+	free(col.rows);
+	free(col.word);
 	free(order);
 	free(w);
 	vocab_free(&v);

@@ -370,13 +370,16 @@ enum { N_NONE, N_DIGITS, N_WORD, N_TIMES, N_HUNDRED };
 /* What the token [s, e) is to such a number; *d the digit of a word. */
 static int number_token(const unsigned char *p, size_t s, size_t e, int *d)
 {
-	size_t digits = 0, os = 0;
-	for (size_t k = s; k < e; k++) {
-		digits += a_digit(p[k]) != 0;
-		os += (p[k] | 0x20) == 'o';
+	if (a_digit(p[s]) || (p[s] | 0x20) == 'o') {
+		size_t digits = 0, k = s;
+		for (; k < e && (a_digit(p[k]) || (p[k] | 0x20) == 'o'); k++)
+			digits += a_digit(p[k]) != 0;
+		if (digits)
+			return k == e ? N_DIGITS : N_NONE;
 	}
-	if (digits)
-		return digits + os == e - s ? N_DIGITS : N_NONE;
+	/* every word of a number is a short one ("hundred" the longest) */
+	if (e - s > 7 || !a_alpha(p[s]))
+		return N_NONE;
 	if (word_is(p, s, e, "double") || word_is(p, s, e, "triple"))
 		return N_TIMES;
 	if (word_is(p, s, e, "hundred"))
@@ -402,6 +405,8 @@ static void spoken_add(struct spoken *sp, long d)
 
 static int spoken_end(struct spoken *sp, sv_personal_hit_fn hit, void *ctx)
 {
+	if (sp->n == 0 && sp->times == 0)
+		return 0; /* nothing begun (most words): nothing to clear */
 	bool enough = sp->n >= 9 || (sp->all_words && sp->n >= 7);
 	/* digits alone, one by one and spaced wide ("0 7 9 1 1 - 2 3 4"), are a
 	 * number too; groups spaced wide are years and scores */
