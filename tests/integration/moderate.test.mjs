@@ -42,7 +42,8 @@ test('one JSON object per line, offsets in bytes into the line', () => {
   assert.equal(m.category, 'violence');
   assert.equal(out[2].allowed, true);
   assert.deepEqual(out[3].categories, ['personal_data']);
-  assert.equal(lines[3].slice(out[3].matches[0].start, out[3].matches[0].end), 'kid@example.com');
+  const found = out[3].matches.map((x) => lines[3].slice(x.start, x.end));
+  assert.ok(found.includes('kid@example.com'), found.join(', '));
 });
 
 test('--age: mild peril is flagged at 3-5 and allowed at 9-12', () => {
