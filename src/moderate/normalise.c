@@ -523,8 +523,9 @@ static int emit(const struct units *us, struct sv_norm *n)
 			count++;
 			j++;
 		}
-		unsigned char b[4];
-		utf8proc_ssize_t k = utf8proc_encode_char((utf8proc_int32_t)u[i].cp, b);
+		unsigned char b[4] = {(unsigned char)u[i].cp};
+		utf8proc_ssize_t k =
+		    u[i].cp < 0x80 ? 1 : utf8proc_encode_char((utf8proc_int32_t)u[i].cp, b);
 		for (utf8proc_ssize_t q = 0; q < k; q++) {
 			n->text[o] = (char)b[q];
 			n->start[o] = u[i].s;

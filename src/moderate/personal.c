@@ -377,8 +377,10 @@ static int number_token(const unsigned char *p, size_t s, size_t e, int *d)
 		if (digits)
 			return k == e ? N_DIGITS : N_NONE;
 	}
-	/* every word of a number is a short one ("hundred" the longest) */
-	if (e - s > 7 || !a_alpha(p[s]))
+	/* every word of a number is a short one ("hundred" the longest), and
+	 * starts with one of these letters */
+	unsigned char c = p[s] | 0x20;
+	if (e - s > 7 || c < 'a' || c > 'z' || !strchr("zotfsendh", c))
 		return N_NONE;
 	if (word_is(p, s, e, "double") || word_is(p, s, e, "triple"))
 		return N_TIMES;
