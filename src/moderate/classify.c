@@ -103,6 +103,13 @@ static int insert(struct sv_model *m, uint64_t h, uint32_t row)
 	}
 }
 
+/* How far "safe" must lead every other class for P(safe) >= p:
+ * P(safe) >= 1 / (1 + (K - 1) e^-(z0 - zmax)). */
+static double clear_margin(int nclasses, double p)
+{
+	return log((nclasses - 1) * p / (1 - p));
+}
+
 /* ---- loading ---- */
 
 static int load_classes(struct sv_model *m, const json_t *classes, struct sv_err *err)
@@ -161,7 +168,7 @@ struct sv_model *sv_moderate_model_load(const json_t *root, struct sv_err *err)
 		           "the model's threshold must be in (0, 1)");
 		goto fail;
 	}
-	m->clear_margin = log((m->nclasses - 1) * m->threshold / (1 - m->threshold));
+	m->clear_margin = clear_margin(m->nclasses, m->threshold);
 	m->nfeat = json_object_size(features);
 	size_t slots = 16;
 	while (slots < m->nfeat * 2)
@@ -295,8 +302,10 @@ static void strongest(void *ctx, uint64_t hash, size_t word, size_t start, size_
 	}
 }
 
-/* P(safe) of the words [from, to), and the most likely unsafe class. */
-static double window(const struct sv_model *m, const float *sum, size_t from, size_t to, int *cls)
+/* P(safe) of the words [from, to), and the most likely unsafe class; 1
+ * when "safe" leads by margin. */
+static double window(const struct sv_model *m, const float *sum, size_t from, size_t to,
+                     double margin, int *cls)
 {
 	int K = m->nclasses;
 	double z[SV_MODEL_MAX_CLASSES] = {0}, top = -1e300, total = 0;
@@ -309,18 +318,20 @@ static double window(const struct sv_model *m, const float *sum, size_t from, si
 	for (int c = 2; c < K; c++)
 		if (z[c] > z[*cls])
 			*cls = c;
-	/* P(safe) >= 1 / (1 + (K - 1) e^-(z0 - zmax)): far enough ahead, the
-	 * window is safe without the exponentials (most windows of most text). */
-	if (z[0] - z[*cls] >= m->clear_margin)
+	/* Far enough ahead, the window is safe without the exponentials (most
+	 * windows of most text). */
+	if (z[0] - z[*cls] >= margin)
 		return 1;
 	for (int c = 0; c < K; c++)
 		total += exp(z[c] - top);
 	return exp(z[0] - top) / total;
 }
 
-int sv_moderate_model_flag(const struct sv_model *m, const struct sv_norm *n,
+int sv_moderate_model_flag(const struct sv_model *m, const struct sv_norm *n, double doubt,
                            struct sv_model_verdict *v)
 {
+	double margin =
+	    doubt > m->threshold && doubt < 1 ? clear_margin(m->nclasses, doubt) : m->clear_margin;
 	/* A word takes a letter and a space: at most len / 2 + 1 words. */
 	struct scoring sc = {.m = m, .cap = n->len / 2 + 2};
 	/* A page's sums fit on the stack; a book's are allocated. */
@@ -342,7 +353,7 @@ int sv_moderate_model_flag(const struct sv_model *m, const struct sv_norm *n,
 	for (size_t from = 0; words; from += WINDOW_STEP) {
 		size_t to = from + WINDOW_WORDS < words ? from + WINDOW_WORDS : words;
 		int cls;
-		double safe = window(m, sc.sum, from, to, &cls);
+		double safe = window(m, sc.sum, from, to, margin, &cls);
 		if (safe < lowest) {
 			lowest = safe;
 			sc.cls = cls;
@@ -354,6 +365,7 @@ int sv_moderate_model_flag(const struct sv_model *m, const struct sv_norm *n,
 	}
 	if (sc.sum != local)
 		free(sc.sum);
+	v->p_safe = lowest > 1 ? 1 : lowest;
 	if (lowest >= m->threshold)
 		return 0;
 	features_of(n, strongest, &sc);
@@ -554,6 +566,48 @@ static int add_rows(struct row_lists *ls, struct collect *c, size_t words, int y
 	}
 }
 
+/* Stochastic gradient descent from w and bias as they are: o->epochs
+ * passes over the rows in an order shuffled by seed. */
+static void sgd(const struct row_lists *ls, size_t *order, float *w, float *bias,
+                const struct sv_moderate_train_options *o, uint64_t seed)
+{
+	const int K = SV_MODERATE_NCATEGORIES + 1;
+	uint64_t rng = seed;
+	for (int epoch = 0; epoch < o->epochs; epoch++) {
+		/* The step shrinks to nothing by the last pass: without that, the
+		 * weights are wherever the last few examples pushed them. */
+		double rate = o->rate * (1.0 - (double)epoch / o->epochs);
+		for (size_t i = ls->n; i > 1; i--) { /* a seeded shuffle */
+			rng ^= rng << 13;
+			rng ^= rng >> 7;
+			rng ^= rng << 17;
+			size_t j = rng % i, t = order[i - 1];
+			order[i - 1] = order[j];
+			order[j] = t;
+		}
+		for (size_t k = 0; k < ls->n; k++) {
+			const struct row_list *l = &ls->v[order[k]];
+			double z[SV_MODERATE_NCATEGORIES + 1], top = -1e300, sum = 0;
+			for (int c = 0; c < K; c++) {
+				z[c] = bias[c];
+				for (size_t f = 0; f < l->n; f++)
+					z[c] += w[(size_t)l->rows[f] * K + c];
+				top = z[c] > top ? z[c] : top;
+			}
+			for (int c = 0; c < K; c++)
+				sum += (z[c] = exp(z[c] - top));
+			for (int c = 0; c < K; c++) {
+				double g = z[c] / sum - (c == l->y);
+				bias[c] -= (float)(rate * g);
+				for (size_t f = 0; f < l->n; f++) {
+					float *x = &w[(size_t)l->rows[f] * K + c];
+					*x -= (float)(rate * (g + o->l2 * *x));
+				}
+			}
+		}
+	}
+}
+
 int sv_moderate_train(const struct sv_moderate_example *ex, size_t n,
                       const struct sv_moderate_train_options *o, struct sv_buf *out,
                       struct sv_err *err)
@@ -564,6 +618,7 @@ int sv_moderate_train(const struct sv_moderate_example *ex, size_t n,
 	struct collect col = {&v, NULL, NULL, NULL, 0, 0, 0};
 	size_t *order = NULL;
 	float *w = NULL;
+	double *avg = NULL;
 	struct sv_norm norm;
 	sv_moderate_norm_init(&norm);
 	col.norm = &norm;
@@ -580,42 +635,27 @@ int sv_moderate_train(const struct sv_moderate_example *ex, size_t n,
 		goto nomem;
 	for (size_t i = 0; i < ls.n; i++)
 		order[i] = i;
-	if (!(w = calloc(v.n ? v.n : 1, (size_t)K * sizeof(*w))))
+	if (!(w = calloc(v.n ? v.n : 1, (size_t)K * sizeof(*w))) ||
+	    !(avg = calloc(v.n ? v.n : 1, (size_t)K * sizeof(*avg))))
 		goto nomem;
+	/* The model is the mean of several runs, each seeded to see the rows
+	 * in its own order: one run's recall moves by a point with the seed. */
 	float bias[SV_MODERATE_NCATEGORIES + 1] = {0};
-	uint64_t rng = o->seed ? o->seed : 1;
-	for (int epoch = 0; epoch < o->epochs; epoch++) {
-		for (size_t i = ls.n; i > 1;
-		     i--) { /* a seeded shuffle: the same model every time */
-			rng ^= rng << 13;
-			rng ^= rng >> 7;
-			rng ^= rng << 17;
-			size_t j = rng % i, t = order[i - 1];
-			order[i - 1] = order[j];
-			order[j] = t;
-		}
-		for (size_t k = 0; k < ls.n; k++) {
-			const struct row_list *l = &ls.v[order[k]];
-			int y = l->y;
-			double z[SV_MODERATE_NCATEGORIES + 1], top = -1e300, sum = 0;
-			for (int c = 0; c < K; c++) {
-				z[c] = bias[c];
-				for (size_t f = 0; f < l->n; f++)
-					z[c] += w[(size_t)l->rows[f] * K + c];
-				top = z[c] > top ? z[c] : top;
-			}
-			for (int c = 0; c < K; c++)
-				sum += (z[c] = exp(z[c] - top));
-			for (int c = 0; c < K; c++) {
-				double g = z[c] / sum - (c == y);
-				bias[c] -= (float)(o->rate * g);
-				for (size_t f = 0; f < l->n; f++) {
-					float *x = &w[(size_t)l->rows[f] * K + c];
-					*x -= (float)(o->rate * (g + o->l2 * *x));
-				}
-			}
-		}
+	double avg_bias[SV_MODERATE_NCATEGORIES + 1] = {0};
+	int runs = o->runs > 0 ? o->runs : 1;
+	for (int r = 0; r < runs; r++) {
+		memset(w, 0, v.n * (size_t)K * sizeof(*w));
+		memset(bias, 0, sizeof bias);
+		sgd(&ls, order, w, bias, o, (o->seed ? o->seed : 1) + (uint64_t)r);
+		for (size_t f = 0; f < v.n * (size_t)K; f++)
+			avg[f] += w[f];
+		for (int c = 0; c < K; c++)
+			avg_bias[c] += bias[c];
 	}
+	for (size_t f = 0; f < v.n * (size_t)K; f++)
+		w[f] = (float)(avg[f] / runs);
+	for (int c = 0; c < K; c++)
+		bias[c] = (float)(avg_bias[c] / runs);
 	/* The model as data: features seen in enough examples, weights rounded. */
 	rc = sv_buf_puts(out,
 	                 "{\"_comment\":\"Made by storyverse moderate --train from our labelled "
@@ -656,6 +696,7 @@ done:
 	free(col.word);
 	free(order);
 	free(w);
+	free(avg);
 	vocab_free(&v);
 	sv_moderate_norm_free(&norm);
 	return rc;

@@ -77,8 +77,9 @@ struct sv_model_verdict {
 struct sv_model *sv_moderate_model_load(const json_t *root, struct sv_err *err);
 void sv_moderate_model_free(struct sv_model *m);
 /* 1 with *v filled when some window of the text reads unsafe, 0 when none
- * does, -1 out of memory. */
-int sv_moderate_model_flag(const struct sv_model *m, const struct sv_norm *n,
+ * does; v->p_safe is the lowest window's either way, exact below doubt (or
+ * the threshold), 1 above it. -1 out of memory. */
+int sv_moderate_model_flag(const struct sv_model *m, const struct sv_norm *n, double doubt,
                            struct sv_model_verdict *v);
 
 #endif

@@ -22,6 +22,10 @@ struct term {
 	uint8_t category, severity;
 	char *gentle; /* a softer word to put in its place, or NULL */
 	bool joined;  /* a phrase's words run together, for letters spelled out */
+	/* A word innocent as often as not ("the heron stabbed its beak into
+	 * the water", "naked mole rats"): it counts only where the model does
+	 * not find its text plainly safe. */
+	bool context;
 };
 
 /* A combination: a word from list a and one from list b within window
@@ -46,6 +50,7 @@ struct sv_moderator {
 	size_t model_term;      /* then one term per category for the model's verdicts */
 	struct sv_model *model; /* NULL when the language has none */
 	size_t allow_maxlen;    /* the longest allowed phrase, normalised */
+	double context_safe;    /* a context term counts where P(safe) is below this */
 	int max_severity[NAGES][SV_MODERATE_NCATEGORIES];
 };
 
@@ -206,6 +211,7 @@ static int add_verbs(struct sv_moderator *m, const json_t *verbs, const char *na
 		const char *cat = json_string_value(json_object_get(v, "category"));
 		json_int_t sev = json_integer_value(json_object_get(v, "severity"));
 		int c = cat ? sv_moderate_category_parse(cat) : -1;
+		bool context = json_is_true(json_object_get(v, "context"));
 		if (c < 0 || sev < 1 || sev > 3)
 			return sv_err_set(
 			    err, "invalid_json", "verbs",
@@ -227,7 +233,7 @@ static int add_verbs(struct sv_moderator *m, const json_t *verbs, const char *na
 			inflect(w, forms);
 			for (int f = 0; f < NFORMS; f++) {
 				m->terms[m->nterms++] =
-				    (struct term){(uint8_t)c, (uint8_t)sev, NULL, false};
+				    (struct term){(uint8_t)c, (uint8_t)sev, NULL, false, context};
 				if (add_pattern(p, forms[f], n, err))
 					return -1;
 			}
@@ -257,7 +263,8 @@ static int add_joined(struct sv_moderator *m, const json_t *terms, struct patter
 		joined[len] = '\0';
 		if (!strchr(term, ' ') || len < JOINED_MIN)
 			continue;
-		m->terms[k] = (struct term){m->terms[i].category, m->terms[i].severity, NULL, true};
+		m->terms[k] = (struct term){m->terms[i].category, m->terms[i].severity, NULL, true,
+		                            m->terms[i].context};
 		m->nterms = ++k;
 		if (add_pattern(p, joined, n, err))
 			return -1;
@@ -282,6 +289,9 @@ static int load(struct sv_moderator *m, json_t *root, const char *name, struct s
 			m->max_severity[a][c] = json_is_integer(v) ? (int)json_integer_value(v) : 0;
 		}
 	}
+	/* Above 1, context terms always count (as where there is no model). */
+	json_t *context = json_object_get(root, "context_safe");
+	m->context_safe = json_is_number(context) ? json_number_value(context) : 2;
 	json_t *combos = json_object_get(root, "combos");
 	if (combos && !json_is_array(combos))
 		return sv_err_set(err, "invalid_json", "combos", "%s: combos is not an array",
@@ -332,10 +342,11 @@ static int load(struct sv_moderator *m, json_t *root, const char *name, struct s
 			           name, i);
 			goto out;
 		}
-		m->terms[i] = (struct term){(uint8_t)c, (uint8_t)sev, NULL, false};
+		m->terms[i] = (struct term){(uint8_t)c, (uint8_t)sev, NULL, false, false};
 		m->nterms = i + 1; /* so that sv_moderate_free frees what is set */
 		if (add_pattern(&p, term, &n, err) || load_gentle(&m->terms[i], t, name, err))
 			goto out;
+		m->terms[i].context = json_is_true(json_object_get(t, "context"));
 		/* "within": a swear that taints the words it is part of ("Shitbeard") */
 		const char *within = json_string_value(json_object_get(t, "within"));
 		p.within[p.n - 1] = !within                           ? SV_AC_WHOLE
@@ -377,7 +388,7 @@ static int load(struct sv_moderator *m, json_t *root, const char *name, struct s
 			           name, i);
 			goto out;
 		}
-		m->terms[nterms + i] = (struct term){(uint8_t)ci, (uint8_t)sev, NULL, false};
+		m->terms[nterms + i] = (struct term){(uint8_t)ci, (uint8_t)sev, NULL, false, false};
 		m->combos[i].window = (size_t)win;
 		m->combos[i].ordered = json_is_true(json_object_get(c, "ordered"));
 		for (int side = 0; side < 2; side++) {
@@ -401,10 +412,11 @@ static int load(struct sv_moderator *m, json_t *root, const char *name, struct s
 		}
 	}
 	m->masked = nterms + nc; /* after the combinations' terms */
-	m->terms[m->masked] = (struct term){SV_MODERATE_PROFANITY, 2, NULL, false};
+	m->terms[m->masked] = (struct term){SV_MODERATE_PROFANITY, 2, NULL, false, false};
 	m->model_term = m->masked + 1;
 	for (int c = 0; c < SV_MODERATE_NCATEGORIES; c++)
-		m->terms[m->model_term + (size_t)c] = (struct term){(uint8_t)c, 2, NULL, false};
+		m->terms[m->model_term + (size_t)c] =
+		    (struct term){(uint8_t)c, 2, NULL, false, false};
 	m->nallow = na;
 	m->ncwords = nw;
 	m->ncombos = nc;
@@ -421,12 +433,17 @@ out:
 }
 
 /* A gentle word the strictest policy refuses would soften nothing. */
+static int check(const struct sv_moderator *m, const char *text, size_t len, const char *age,
+                 unsigned flags, struct sv_moderate_result *out, struct sv_err *err);
+
+/* The lexicon must not refuse its own gentle words. (The model's view of
+ * one word alone means little: a softened page is read whole again.) */
 static int gentle_words_pass(const struct sv_moderator *m, const char *name, struct sv_err *err)
 {
 	for (size_t i = 0; i < m->nterms; i++) {
 		const char *g = m->terms[i].gentle;
 		struct sv_moderate_result r;
-		if (g && sv_moderate_check(m, g, strlen(g), NULL, &r, err) < 0)
+		if (g && check(m, g, strlen(g), NULL, SV_MODERATE_OURS, &r, err) < 0)
 			return -1;
 		if (g && !r.allowed)
 			return sv_err_set(err, "invalid_json", "terms",
@@ -649,10 +666,12 @@ static int scan(const struct sv_moderator *m, const char *text, const struct sv_
 
 /* What the learned model says of the normalised text, as a hit over the
  * feature that weighed most. */
-static int model_verdict(const struct sv_moderator *m, const struct sv_norm *n, struct hits *found)
+static int model_verdict(const struct sv_moderator *m, const struct sv_norm *n, struct hits *found,
+                         double *p_safe)
 {
-	struct sv_model_verdict v;
-	int rc = m->model ? sv_moderate_model_flag(m->model, n, &v) : 0;
+	struct sv_model_verdict v = {.p_safe = 1};
+	int rc = m->model ? sv_moderate_model_flag(m->model, n, m->context_safe, &v) : 0;
+	*p_safe = m->model ? v.p_safe : 0; /* no model: every context term counts */
 	if (rc <= 0 || v.end <= v.start)
 		return rc;
 	return hit_push(found, n->start[v.start], n->end[v.end - 1],
@@ -744,9 +763,6 @@ static int by_start(const void *a, const void *b)
 	return x->category - y->category;
 }
 
-static int check(const struct sv_moderator *m, const char *text, size_t len, const char *age,
-                 unsigned flags, struct sv_moderate_result *out, struct sv_err *err);
-
 int sv_moderate_check(const struct sv_moderator *m, const char *text, size_t len, const char *age,
                       struct sv_moderate_result *out, struct sv_err *err)
 {
@@ -773,8 +789,9 @@ static int check(const struct sv_moderator *m, const char *text, size_t len, con
 	}
 	struct hits found = {0};
 	int rc = -1;
+	double p_safe = 0; /* the model's, when it reads the text */
 	if (sv_moderate_normalise(text, len, false, n) || scan(m, text, n, &found) ||
-	    (!(flags & SV_MODERATE_OURS) && model_verdict(m, n, &found) < 0))
+	    (!(flags & SV_MODERATE_OURS) && model_verdict(m, n, &found, &p_safe) < 0))
 		goto out;
 	/* A second reading where the first was ambiguous ("ki11", "a g u n"). */
 	if (n->used_one && (sv_moderate_normalise(text, len, true, n) || scan(m, text, n, &found)))
@@ -782,6 +799,15 @@ static int check(const struct sv_moderator *m, const char *text, size_t len, con
 	if (sv_moderate_personal(text, len, on_personal, &found) ||
 	    masked_swears(m, text, len, &found))
 		goto out;
+	/* A context term in text the model finds plainly safe is innocent. */
+	if (p_safe >= m->context_safe) {
+		size_t kept = 0;
+		for (size_t i = 0; i < found.n; i++)
+			if (found.v[i].pattern >= m->nterms ||
+			    !m->terms[found.v[i].pattern].context)
+				found.v[kept++] = found.v[i];
+		found.n = kept;
+	}
 	/* A term inside a longer lexicon match of another category is part of
 	 * that phrase ("kill" in "kill myself", "cocktail" in "molotov
 	 * cocktail"): the longer one says what it is. */

@@ -86,11 +86,13 @@ struct sv_moderate_example {
 
 struct sv_moderate_train_options {
 	int epochs;       /* passes over the examples */
-	double rate, l2;  /* step size, and the pull of every weight towards 0 */
+	double rate, l2;  /* first step size (falling to 0 by the last pass), and the pull of
+	                   * every weight towards 0 */
 	double threshold; /* a text is flagged when P(safe) falls below it */
 	int min_count;    /* features seen in fewer examples are left out */
 	double prune;     /* and those whose weights are all smaller than this */
 	uint64_t seed;    /* the order of the examples: the same seed, the same model */
+	int runs;         /* runs from seeds seed, seed + 1, ..., their weights averaged */
 };
 
 /* Trains a multinomial logistic regression over the words and word pairs

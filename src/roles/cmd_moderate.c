@@ -374,13 +374,14 @@ static int train(const char *out, char **files, int nfiles)
 	if (rc == 0 && (rc = add_our_stories(&e, &serr)) != 0)
 		fprintf(stderr, "storyverse moderate: %s\n",
 		        serr.message[0] ? serr.message : "out of memory");
-	struct sv_moderate_train_options o = {.epochs = 15,
-	                                      .rate = 0.2,
+	struct sv_moderate_train_options o = {.epochs = 30,
+	                                      .rate = 0.5,
 	                                      .l2 = 1e-4,
-	                                      .threshold = 0.4,
+	                                      .threshold = 0.3,
 	                                      .min_count = 2,
 	                                      .prune = 0.2,
-	                                      .seed = 1};
+	                                      .seed = 1,
+	                                      .runs = 4};
 	struct sv_buf json;
 	sv_buf_init(&json);
 	struct sv_err err = {0};

@@ -341,7 +341,7 @@ static int verdict(const struct sv_model *m, const char *text, struct sv_model_v
 	struct sv_norm n;
 	sv_moderate_norm_init(&n);
 	assert_int_equal(sv_moderate_normalise(text, strlen(text), false, &n), 0);
-	int rc = sv_moderate_model_flag(m, &n, v);
+	int rc = sv_moderate_model_flag(m, &n, 0, v);
 	assert_true(rc >= 0);
 	if (rc == 1) { /* the span it names is a feature of the text */
 		assert_true(v->start < v->end && v->end <= n.len);
