@@ -259,8 +259,12 @@ int sv_moderate_ac_scan(const struct sv_ac *ac, const struct sv_norm *n, sv_ac_h
 			size_t p = o[k], l = ac->plen[p];
 			size_t st = i + 1 - l;
 			bool word_start = st == 0 || t[st - 1] == ' ';
+			/* Begun by it, a word is a swear's compound when what follows
+			 * starts with a consonant (or e, y: "shite", "shitty");
+			 * "Shitij", "Shitanshu" are names. */
+			bool compound = word_end || !strchr("aiou", t[i + 1]);
 			if (ac->within[p] == SV_AC_WHOLE  ? !(word_start && word_end)
-			    : ac->within[p] == SV_AC_EDGE ? !(word_start || word_end)
+			    : ac->within[p] == SV_AC_EDGE ? !((word_start && compound) || word_end)
 			                                  : false)
 				continue;
 			if (!runs_fit(ac->prun[p], &n->run[st], l))

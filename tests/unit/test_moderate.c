@@ -191,6 +191,9 @@ static void swears_inside_words(void **state)
 	allowed("Shiitake mushrooms in the soup, and the Cushitic languages.", "6-8");
 	/* inside a word, not at its edge, the letters are someone's name */
 	allowed("Kshitij and Dikshita play cricket.", "6-8");
+	/* at its start, a vowel after it makes a name, not a compound */
+	allowed("Shitij and Shitanshu play cricket.", "6-8");
+	flagged_at("what a shitty day", SV_MODERATE_PROFANITY, "shit");
 	allowed("Scunthorpe, Essex and Penistone", "6-8");
 }
 
