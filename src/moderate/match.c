@@ -262,7 +262,8 @@ int sv_moderate_ac_scan(const struct sv_ac *ac, const struct sv_norm *n, sv_ac_h
 			/* Begun by it, a word is a swear's compound when what follows
 			 * starts with a consonant (or e, y: "shite", "shitty");
 			 * "Shitij", "Shitanshu" are names. */
-			bool compound = word_end || !strchr("aiou", t[i + 1]);
+			unsigned char next = word_end ? 0 : t[i + 1];
+			bool compound = !(next == 'a' || next == 'i' || next == 'o' || next == 'u');
 			if (ac->within[p] == SV_AC_WHOLE  ? !(word_start && word_end)
 			    : ac->within[p] == SV_AC_EDGE ? !((word_start && compound) || word_end)
 			                                  : false)

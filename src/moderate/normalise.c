@@ -20,7 +20,8 @@ enum { U_SEP, U_LETTER, U_DIGIT, U_LEET, U_DROP };
 
 struct unit {
 	uint32_t cp;
-	uint32_t s, e; /* original bytes */
+	uint32_t s;  /* its original bytes: [s, s + len) */
+	uint8_t len; /* a code point's bytes: at most 4 */
 	uint8_t kind;
 };
 
@@ -49,7 +50,7 @@ static int push(struct units *us, uint32_t cp, uint32_t s, uint32_t e, uint8_t k
 {
 	if (us->n == us->cap && grow(us, 1))
 		return -1;
-	us->u[us->n++] = (struct unit){cp, s, e, kind};
+	us->u[us->n++] = (struct unit){cp, s, (uint8_t)(e - s), kind};
 	return 0;
 }
 
@@ -172,7 +173,7 @@ static int fold(const char *s, size_t len, struct units *us)
 				uint32_t c = p[k];
 				if (c >= 'A' && c <= 'Z')
 					c += 'a' - 'A';
-				*u++ = (struct unit){c, (uint32_t)k, (uint32_t)k + 1, classify(c)};
+				*u++ = (struct unit){c, (uint32_t)k, 1, classify(c)};
 			}
 			us->n += k - i;
 			i = k;
@@ -355,7 +356,10 @@ static void join_letters(struct units *us, bool skip_article, bool *article)
 		bool single = u[i].kind == U_LETTER && (i == 0 || u[i - 1].kind == U_SEP) &&
 		              (i + 1 == n || u[i + 1].kind == U_SEP);
 		if (!single) {
-			i++;
+			/* nothing up to the next separator can be a single letter:
+			 * each has a neighbour before it */
+			for (i++; i < n && u[i - 1].kind != U_SEP;)
+				i++;
 			continue;
 		}
 		/* Follow the chain of single letters. */
@@ -484,7 +488,7 @@ static int emit(const struct units *us, struct sv_norm *n)
 			if (o > 0 && j < us->n) { /* no space at either end */
 				n->text[o] = ' ';
 				n->start[o] = u[i].s;
-				n->end[o] = u[j - 1].e;
+				n->end[o] = u[j - 1].s + u[j - 1].len;
 				n->run[o] = 1;
 				o++;
 			}
@@ -504,7 +508,7 @@ static int emit(const struct units *us, struct sv_norm *n)
 			for (const char *c = means; *c; c++, o++) {
 				n->text[o] = *c;
 				n->start[o] = u[i].s;
-				n->end[o] = u[w - 1].e;
+				n->end[o] = u[w - 1].s + u[w - 1].len;
 				n->run[o] = 1;
 			}
 			i = w;
@@ -529,7 +533,7 @@ static int emit(const struct units *us, struct sv_norm *n)
 		for (utf8proc_ssize_t q = 0; q < k; q++) {
 			n->text[o] = (char)b[q];
 			n->start[o] = u[i].s;
-			n->end[o] = u[lastu].e;
+			n->end[o] = u[lastu].s + u[lastu].len;
 			n->run[o] = count > 255 ? 255 : (uint8_t)count;
 			o++;
 		}

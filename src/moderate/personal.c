@@ -11,26 +11,41 @@
 #include <string.h>
 #include <strings.h>
 
-/* ASCII classes, inline: these finders look at every byte, and <ctype.h>
- * costs a call per byte. */
+/* ASCII classes from a table: these finders look at every byte, and
+ * <ctype.h> costs a call per byte. */
+enum { C_DIGIT = 1, C_LOWER = 2, C_UPPER = 4 };
+
+#define C_RANGE13(from, cls)                                                                       \
+	[(from)] = (cls), [(from) + 1] = (cls), [(from) + 2] = (cls), [(from) + 3] = (cls),        \
+	[(from) + 4] = (cls), [(from) + 5] = (cls), [(from) + 6] = (cls), [(from) + 7] = (cls),    \
+	[(from) + 8] = (cls), [(from) + 9] = (cls), [(from) + 10] = (cls), [(from) + 11] = (cls),  \
+	[(from) + 12] = (cls)
+
+static const uint8_t ascii_class[256] = {
+    C_RANGE13('A', C_UPPER), C_RANGE13('N', C_UPPER), C_RANGE13('a', C_LOWER),
+    C_RANGE13('n', C_LOWER), ['0'] = C_DIGIT,         ['1'] = C_DIGIT,
+    ['2'] = C_DIGIT,         ['3'] = C_DIGIT,         ['4'] = C_DIGIT,
+    ['5'] = C_DIGIT,         ['6'] = C_DIGIT,         ['7'] = C_DIGIT,
+    ['8'] = C_DIGIT,         ['9'] = C_DIGIT};
+
 static inline bool a_digit(unsigned char c)
 {
-	return c >= '0' && c <= '9';
+	return ascii_class[c] & C_DIGIT;
 }
 
 static inline bool a_upper(unsigned char c)
 {
-	return c >= 'A' && c <= 'Z';
+	return ascii_class[c] & C_UPPER;
 }
 
 static inline bool a_alpha(unsigned char c)
 {
-	return a_upper(c) || (c >= 'a' && c <= 'z');
+	return ascii_class[c] & (C_LOWER | C_UPPER);
 }
 
-static bool alnum(unsigned char c)
+static inline bool alnum(unsigned char c)
 {
-	return a_alpha(c) || a_digit(c);
+	return ascii_class[c] != 0;
 }
 
 static bool email_local(unsigned char c)
@@ -346,21 +361,6 @@ static int disguised_emails(const char *s, size_t len, sv_personal_hit_fn hit, v
 
 /* ---- a phone number in words: "zero seven seven zero ..." ---- */
 
-static int digit_word(const unsigned char *p, size_t s, size_t e)
-{
-	static const struct {
-		const char *word;
-		int digit;
-	} w[] = {{"zero", 0}, {"one", 1}, {"two", 2},   {"three", 3}, {"four", 4},
-	         {"five", 5}, {"six", 6}, {"seven", 7}, {"eight", 8}, {"nine", 9},
-	         {"oh", 0},   {"o", 0},   {"nought", 0}};
-	unsigned char first = p[s] | 0x20;
-	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) /* most words differ at once */
-		if ((unsigned char)w[i].word[0] == first && word_is(p, s, e, w[i].word))
-			return w[i].digit;
-	return -1;
-}
-
 /* A phone number told in words, or in digits and words mixed, or with
  * letters o for zeros, or spaced out past the digit finder ("0 seven 7 0 0,
  * nine hundred, 4 6 1", "o7 7oo 9oo 321", "0 7 9 1 1 - 2 3 4 - 5 6 7"):
@@ -377,16 +377,34 @@ static int number_token(const unsigned char *p, size_t s, size_t e, int *d)
 		if (digits)
 			return k == e ? N_DIGITS : N_NONE;
 	}
-	/* every word of a number is a short one ("hundred" the longest), and
-	 * starts with one of these letters */
+	/* The words of a number, as a table: each is short ("hundred" the
+	 * longest) and starts with one of a few letters. */
+	static const struct {
+		char word[8];
+		uint8_t len, kind;
+		int8_t digit;
+	} words[] = {
+	    {"zero", 4, N_WORD, 0},      {"one", 3, N_WORD, 1},     {"two", 3, N_WORD, 2},
+	    {"three", 5, N_WORD, 3},     {"four", 4, N_WORD, 4},    {"five", 4, N_WORD, 5},
+	    {"six", 3, N_WORD, 6},       {"seven", 5, N_WORD, 7},   {"eight", 5, N_WORD, 8},
+	    {"nine", 4, N_WORD, 9},      {"oh", 2, N_WORD, 0},      {"o", 1, N_WORD, 0},
+	    {"nought", 6, N_WORD, 0},    {"double", 6, N_TIMES, 0}, {"triple", 6, N_TIMES, 0},
+	    {"hundred", 7, N_HUNDRED, 0}};
+	const uint32_t firsts = 1u << ('z' - 'a') | 1u << ('o' - 'a') | 1u << ('t' - 'a') |
+	                        1u << ('f' - 'a') | 1u << ('s' - 'a') | 1u << ('e' - 'a') |
+	                        1u << ('n' - 'a') | 1u << ('d' - 'a') | 1u << ('h' - 'a');
 	unsigned char c = p[s] | 0x20;
-	if (e - s > 7 || c < 'a' || c > 'z' || !strchr("zotfsendh", c))
+	if (e - s > 7 || c < 'a' || c > 'z' || !(firsts & (1u << (c - 'a'))))
 		return N_NONE;
-	if (word_is(p, s, e, "double") || word_is(p, s, e, "triple"))
-		return N_TIMES;
-	if (word_is(p, s, e, "hundred"))
-		return N_HUNDRED;
-	return (*d = digit_word(p, s, e)) >= 0 ? N_WORD : N_NONE;
+	char w[8];
+	for (size_t k = s; k < e; k++)
+		w[k - s] = (char)(p[k] | 0x20);
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (words[i].len == e - s && memcmp(words[i].word, w, e - s) == 0) {
+			*d = words[i].digit;
+			return words[i].kind;
+		}
+	return N_NONE;
 }
 
 struct spoken {
