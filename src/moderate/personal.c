@@ -381,8 +381,7 @@ static int number_token(const unsigned char *p, size_t s, size_t e, int *d)
 	 * longest) and starts with one of a few letters. */
 	static const struct {
 		char word[8];
-		uint8_t len, kind;
-		int8_t digit;
+		uint8_t len, kind, digit;
 	} words[] = {
 	    {"zero", 4, N_WORD, 0},      {"one", 3, N_WORD, 1},     {"two", 3, N_WORD, 2},
 	    {"three", 5, N_WORD, 3},     {"four", 4, N_WORD, 4},    {"five", 4, N_WORD, 5},
