@@ -271,6 +271,7 @@ static size_t features_of(const struct sv_norm *n, feature_fn fn, void *ctx)
 
 struct scoring {
 	const struct sv_model *m;
+	const struct sv_norm *n;
 	float *sum; /* (words + 1) rows of nclasses: running sums of the weights */
 	size_t cap; /* rows */
 	/* the strongest feature for one class inside [from, to) words */
@@ -298,6 +299,9 @@ static void strongest(void *ctx, uint64_t hash, size_t word, size_t start, size_
 	if (w && w[sc->cls] > sc->best) {
 		sc->best = w[sc->cls];
 		sc->best_start = start;
+		/* a stem is shown as its whole word: "stabbed", not "stabb" */
+		while (end < sc->n->len && sc->n->text[end] != ' ')
+			end++;
 		sc->best_end = end;
 	}
 }
@@ -333,7 +337,7 @@ int sv_moderate_model_flag(const struct sv_model *m, const struct sv_norm *n, do
 	double margin =
 	    doubt > m->threshold && doubt < 1 ? clear_margin(m->nclasses, doubt) : m->clear_margin;
 	/* A word takes a letter and a space: at most len / 2 + 1 words. */
-	struct scoring sc = {.m = m, .cap = n->len / 2 + 2};
+	struct scoring sc = {.m = m, .n = n, .cap = n->len / 2 + 2};
 	/* A page's sums fit on the stack; a book's are allocated. */
 	float local[4096];
 	size_t need = sc.cap * (size_t)m->nclasses;
