@@ -432,12 +432,12 @@ out:
 	return rc;
 }
 
-/* A gentle word the strictest policy refuses would soften nothing. */
 static int check(const struct sv_moderator *m, const char *text, size_t len, const char *age,
                  unsigned flags, struct sv_moderate_result *out, struct sv_err *err);
 
-/* The lexicon must not refuse its own gentle words. (The model's view of
- * one word alone means little: a softened page is read whole again.) */
+/* A gentle word the strictest policy refuses would soften nothing: the
+ * lexicon must not refuse its own gentle words. (The model's view of one
+ * word alone means little: a softened page is read whole again.) */
 static int gentle_words_pass(const struct sv_moderator *m, const char *name, struct sv_err *err)
 {
 	for (size_t i = 0; i < m->nterms; i++) {
