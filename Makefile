@@ -39,7 +39,7 @@ bench: build
 	@bench/run.sh
 
 # The moderator's learned model, from our labelled sets. Held-out sets 1-8
-# were each measured blind once and then joined the training; sets 9-19 are
+# were each measured blind once and then joined the training; sets 9-21 are
 # kept out of it, to guard how the moderator does on text it did not learn
 # from (tests/data/README.md).
 MODERATION_TRAIN = $(addprefix tests/data/moderation-,eval.tsv heldout.tsv heldout-2.tsv \
