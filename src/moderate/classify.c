@@ -502,7 +502,9 @@ static struct row_list *rows_add(struct row_lists *ls, int y)
 struct collect {
 	struct vocab *v;
 	const struct sv_norm *norm;
-	uint32_t *rows, *word;
+	struct seen {
+		uint32_t row, word;
+	} * f;
 	size_t n, cap;
 	int failed;
 };
@@ -523,21 +525,17 @@ static void collect_feature(void *ctx, uint64_t hash, size_t word, size_t start,
 			name[i] = '_';
 	long id = vocab_id(c->v, hash, name, len);
 	if (id >= 0 && c->n == c->cap) {
-		size_t cap = c->cap * 2 + 64;
-		uint32_t *r = realloc(c->rows, cap * sizeof(*r)),
-		         *w = r ? realloc(c->word, cap * sizeof(*w)) : NULL;
-		if (r)
-			c->rows = r;
-		if (w)
-			c->word = w;
-		c->cap = r && w ? cap : c->cap;
+		struct seen *f = realloc(c->f, (c->cap * 2 + 64) * sizeof(*f));
+		if (f) {
+			c->f = f;
+			c->cap = c->cap * 2 + 64;
+		}
 	}
 	if (id < 0 || c->n == c->cap) {
 		c->failed = 1;
 		return;
 	}
-	c->rows[c->n] = (uint32_t)id;
-	c->word[c->n++] = (uint32_t)word;
+	c->f[c->n++] = (struct seen){(uint32_t)id, (uint32_t)word};
 }
 
 /* The example's rows: itself, then (when it is longer than a window by a
@@ -550,10 +548,10 @@ static int add_rows(struct row_lists *ls, struct collect *c, size_t words, int y
 	if (!whole)
 		return -1;
 	for (size_t i = 0; i < c->n; i++) {
-		int rc = row_push(whole, c->rows[i]);
+		int rc = row_push(whole, c->f[i].row);
 		if (rc < 0)
 			return -1;
-		c->v->count[c->rows[i]] += (uint32_t)rc;
+		c->v->count[c->f[i].row] += (uint32_t)rc;
 	}
 	if (words <= WINDOW_WORDS + WINDOW_WORDS / 5)
 		return 0;
@@ -563,7 +561,8 @@ static int add_rows(struct row_lists *ls, struct collect *c, size_t words, int y
 		if (!l)
 			return -1;
 		for (size_t i = 0; i < c->n; i++)
-			if (c->word[i] >= from && c->word[i] < to && row_push(l, c->rows[i]) < 0)
+			if (c->f[i].word >= from && c->f[i].word < to &&
+			    row_push(l, c->f[i].row) < 0)
 				return -1;
 		if (to >= words)
 			return 0;
@@ -619,7 +618,7 @@ int sv_moderate_train(const struct sv_moderate_example *ex, size_t n,
 	const int K = SV_MODERATE_NCATEGORIES + 1;
 	struct vocab v = {0};
 	struct row_lists ls = {0};
-	struct collect col = {&v, NULL, NULL, NULL, 0, 0, 0};
+	struct collect col = {.v = &v};
 	size_t *order = NULL;
 	float *w = NULL;
 	double *avg = NULL;
@@ -696,8 +695,7 @@ done:
 	for (size_t i = 0; i < ls.n; i++)
 		free(ls.v[i].rows);
 	free(ls.v);
-	free(col.rows);
-	free(col.word);
+	free(col.f);
 	free(order);
 	free(w);
 	free(avg);

@@ -272,6 +272,17 @@ static int add_joined(struct sv_moderator *m, const json_t *terms, struct patter
 	return 0;
 }
 
+/* A term's "within" (enum sv_ac_within): a swear that taints the words it
+ * is part of ("Shitbeard"); 0xff for a value that is none. */
+static uint8_t within_of(const json_t *term)
+{
+	const char *w = json_string_value(json_object_get(term, "within"));
+	return !w                           ? SV_AC_WHOLE
+	       : strcmp(w, "anywhere") == 0 ? SV_AC_ANYWHERE
+	       : strcmp(w, "edge") == 0     ? SV_AC_EDGE
+	                                    : 0xff;
+}
+
 static int load(struct sv_moderator *m, json_t *root, const char *name, struct sv_err *err)
 {
 	json_t *terms = json_object_get(root, "terms");
@@ -347,13 +358,7 @@ static int load(struct sv_moderator *m, json_t *root, const char *name, struct s
 		if (add_pattern(&p, term, &n, err) || load_gentle(&m->terms[i], t, name, err))
 			goto out;
 		m->terms[i].context = json_is_true(json_object_get(t, "context"));
-		/* "within": a swear that taints the words it is part of ("Shitbeard") */
-		const char *within = json_string_value(json_object_get(t, "within"));
-		p.within[p.n - 1] = !within                           ? SV_AC_WHOLE
-		                    : strcmp(within, "anywhere") == 0 ? SV_AC_ANYWHERE
-		                    : strcmp(within, "edge") == 0     ? SV_AC_EDGE
-		                                                      : 0xff;
-		if (p.within[p.n - 1] == 0xff) {
+		if ((p.within[p.n - 1] = within_of(t)) == 0xff) {
 			sv_err_set(err, "invalid_json", "terms",
 			           "%s: term %zu: within is \"edge\" or \"anywhere\"", name, i);
 			goto out;
