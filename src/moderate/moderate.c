@@ -283,6 +283,42 @@ static uint8_t within_of(const json_t *term)
 	                                    : 0xff;
 }
 
+/* Orders pattern indices by their normalised bytes, letter runs and where
+ * they may be found, so that equal terms sit side by side. */
+static int same_term_order(const void *a, const void *b, void *ctx)
+{
+	const struct patterns *p = ctx;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	if (p->len[i] != p->len[j])
+		return p->len[i] < p->len[j] ? -1 : 1;
+	int d = memcmp(p->text[i], p->text[j], p->len[i]);
+	if (!d)
+		d = memcmp(p->run[i], p->run[j], p->len[i]);
+	return d ? d : (int)p->within[i] - (int)p->within[j];
+}
+
+/* A word listed twice (as a term and as a verb's form) is matched twice, and
+ * the stricter entry silently wins ("context" on one of them does nothing):
+ * refuse it, naming the word. */
+static int no_twice_listed(const struct sv_moderator *m, const struct patterns *p, const char *name,
+                           struct sv_err *err)
+{
+	size_t *idx = malloc((m->nterms ? m->nterms : 1) * sizeof(*idx)), k = 0;
+	if (!idx)
+		return sv_err_set(err, "nomem", "", "out of memory");
+	for (size_t i = 0; i < m->nterms; i++)
+		if (!m->terms[i].joined)
+			idx[k++] = i;
+	qsort_r(idx, k, sizeof(*idx), same_term_order, (void *)p);
+	int rc = 0;
+	for (size_t i = 1; i < k && !rc; i++)
+		if (same_term_order(&idx[i - 1], &idx[i], (void *)p) == 0)
+			rc = sv_err_set(err, "invalid_json", "terms", "%s: '%.*s' is listed twice",
+			                name, (int)p->len[idx[i]], p->text[idx[i]]);
+	free(idx);
+	return rc;
+}
+
 static int load(struct sv_moderator *m, json_t *root, const char *name, struct sv_err *err)
 {
 	json_t *terms = json_object_get(root, "terms");
@@ -364,7 +400,8 @@ static int load(struct sv_moderator *m, json_t *root, const char *name, struct s
 			goto out;
 		}
 	}
-	if (add_joined(m, terms, &p, &n, err) < 0 || add_verbs(m, verbs, name, &p, &n, err) < 0)
+	if (add_joined(m, terms, &p, &n, err) < 0 || add_verbs(m, verbs, name, &p, &n, err) < 0 ||
+	    no_twice_listed(m, &p, name, err) < 0)
 		goto out;
 	size_t nterms = m->nterms;
 	for (size_t i = 0; i < na; i++) {
@@ -503,19 +540,23 @@ struct sv_moderator *sv_moderate_new(const char *lang, struct sv_err *err)
 		sv_err_set(err, "invalid_json", "", "%s:%d: %s", name, je.line, je.text);
 		return NULL;
 	}
+	struct sv_moderator *m = sv_moderate_from_json(root, name, err);
+	json_decref(root);
+	if (m && (load_model(m, lang, err) || gentle_words_pass(m, name, err))) {
+		sv_moderate_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+struct sv_moderator *sv_moderate_from_json(json_t *root, const char *name, struct sv_err *err)
+{
 	struct sv_moderator *m = calloc(1, sizeof(*m));
 	if (!m) {
-		json_decref(root);
 		sv_err_set(err, "nomem", "", "out of memory");
 		return NULL;
 	}
-	int rc = load(m, root, name, err);
-	json_decref(root);
-	if (rc == 0)
-		rc = load_model(m, lang, err);
-	if (rc == 0)
-		rc = gentle_words_pass(m, name, err);
-	if (rc) {
+	if (load(m, root, name, err)) {
 		sv_moderate_free(m);
 		return NULL;
 	}

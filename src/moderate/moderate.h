@@ -58,6 +58,9 @@ struct sv_moderator;
 /* Loads data/<lang>/moderation.json from the embedded files and builds the
  * matcher. NULL with err filled when the language is unknown or the data bad. */
 struct sv_moderator *sv_moderate_new(const char *lang, struct sv_err *err);
+/* The same from a lexicon in memory (name says where it came from, in
+ * errors), without a learned model. */
+struct sv_moderator *sv_moderate_from_json(json_t *root, const char *name, struct sv_err *err);
 void sv_moderate_free(struct sv_moderator *m);
 
 /* Checks len bytes of UTF-8 text (invalid bytes are tolerated) for the age

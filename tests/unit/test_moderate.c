@@ -255,6 +255,30 @@ static void result_json_and_bounds(void **state)
 	assert_null(sv_moderate_new("xx", &err));
 }
 
+/* A word listed twice, here as a term and as a verb's form, would be matched
+ * twice with only the stricter entry counting: the lexicon is refused. */
+static void a_word_listed_twice_is_refused(void **state)
+{
+	const char *lexicon =
+	    "{\"terms\":[{\"term\":\"murders\",\"category\":\"violence\",\"severity\":2,"
+	    "\"context\":true}],\"allow\":[],\"ages\":{\"3-5\":{},\"6-8\":{},\"9-12\":{}},"
+	    "\"verbs\":[{\"category\":\"violence\",\"severity\":3,\"words\":[\"murder\"]}]}";
+	json_t *root = json_loads(lexicon, 0, NULL);
+	struct sv_err err = {0};
+	assert_null(sv_moderate_from_json(root, "test", &err));
+	assert_string_equal(err.code, "invalid_json");
+	assert_non_null(strstr(err.message, "'murders' is listed twice"));
+	/* Without the verb, it loads and finds the word. */
+	json_object_del(root, "verbs");
+	struct sv_moderator *m = sv_moderate_from_json(root, "test", &err);
+	assert_non_null(m);
+	struct sv_moderate_result r;
+	assert_int_equal(sv_moderate_check(m, "she murders socks", 17, NULL, &r, &err), 0);
+	assert_false(r.allowed);
+	sv_moderate_free(m);
+	json_decref(root);
+}
+
 /* Ordinary story text, checked line by line as the CLI and API do. */
 static void throughput(void **state)
 {
@@ -407,6 +431,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(plain_words_are_found),
+	    cmocka_unit_test(a_word_listed_twice_is_refused),
 	    cmocka_unit_test(evasions_are_caught),
 	    cmocka_unit_test(spaced_dotted_and_hidden_letters_are_joined),
 	    cmocka_unit_test(lookalikes_diacritics_and_case_are_folded),
