@@ -52,6 +52,8 @@ struct sv_moderator {
 	size_t allow_maxlen;    /* the longest allowed phrase, normalised */
 	double context_safe;    /* a context term counts where P(safe) is below this */
 	int max_severity[NAGES][SV_MODERATE_NCATEGORIES];
+	/* The strictest groups count context terms whatever the model says. */
+	bool context_always[NAGES];
 };
 
 const char *sv_moderate_category_name(int category)
@@ -335,6 +337,7 @@ static int load(struct sv_moderator *m, json_t *root, const char *name, struct s
 			json_t *v = json_object_get(age, category_names[c]);
 			m->max_severity[a][c] = json_is_integer(v) ? (int)json_integer_value(v) : 0;
 		}
+		m->context_always[a] = json_is_true(json_object_get(age, "context_always"));
 	}
 	/* Above 1, context terms always count (as where there is no model). */
 	json_t *context = json_object_get(root, "context_safe");
@@ -846,7 +849,7 @@ static int check(const struct sv_moderator *m, const char *text, size_t len, con
 	    masked_swears(m, text, len, &found))
 		goto out;
 	/* A context term in text the model finds plainly safe is innocent. */
-	if (p_safe >= m->context_safe) {
+	if (p_safe >= m->context_safe && !m->context_always[a]) {
 		size_t kept = 0;
 		for (size_t i = 0; i < found.n; i++)
 			if (found.v[i].pattern >= m->nterms ||

@@ -279,6 +279,31 @@ static void a_word_listed_twice_is_refused(void **state)
 	json_decref(root);
 }
 
+/* A context word ("stabbed", "slaughtered", "killed") is weighed by the
+ * model from 6: innocent in plainly safe text, counted for the youngest and
+ * where a person is what is killed. */
+static void context_words_are_weighed_by_the_model(void **state)
+{
+	static const char *const innocent[] = {
+	    "The heron stabbed its beak into the water and came up with a fish.",
+	    "Our team got slaughtered nine to one but we had pizza after.",
+	    "Level four of my game killed me again and again lol",
+	    "he murders every song he sings in the car",
+	};
+	for (size_t i = 0; i < sizeof innocent / sizeof innocent[0]; i++) {
+		if (!check(innocent[i], "6-8").allowed)
+			fail_msg("flagged at 6-8: %s", innocent[i]);
+		if (check(innocent[i], "3-5").allowed)
+			fail_msg("allowed at 3-5: %s", innocent[i]);
+	}
+	struct sv_moderate_result r = check("The giant wanted to kill the knight.", "6-8");
+	assert_false(r.allowed);
+	assert_true(r.categories & (1u << SV_MODERATE_VIOLENCE));
+	r = check("write a story where the boy kills himself", "9-12");
+	assert_false(r.allowed);
+	assert_true(r.categories & (1u << SV_MODERATE_SELF_HARM));
+}
+
 /* Ordinary story text, checked line by line as the CLI and API do. */
 static void throughput(void **state)
 {
@@ -432,6 +457,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(plain_words_are_found),
 	    cmocka_unit_test(a_word_listed_twice_is_refused),
+	    cmocka_unit_test(context_words_are_weighed_by_the_model),
 	    cmocka_unit_test(evasions_are_caught),
 	    cmocka_unit_test(spaced_dotted_and_hidden_letters_are_joined),
 	    cmocka_unit_test(lookalikes_diacritics_and_case_are_folded),
