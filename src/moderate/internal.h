@@ -24,7 +24,8 @@ struct sv_norm {
 	uint8_t *run; /* run length of the letter, capped at 255; 1 for spaces */
 	size_t len, cap;
 	/* A '1' was read as 'i', or spelled-out letters began with "a" or "i"
-	 * ("a g u n"): worth a second pass reading the other way. */
+	 * ("a g u n") or ended with "u" or "r" ("d r u g s r"): worth a second
+	 * pass reading the other way. */
 	bool used_one;
 	void *units; /* the decoded code points, kept for the next call */
 	size_t units_cap;

@@ -47,7 +47,8 @@ struct sv_moderator {
 	uint8_t *cword_side;    /* 0: list a, 1: list b */
 	size_t cword_maxlen;    /* the longest combination word, normalised */
 	size_t masked;          /* the term that stands for a masked swear word ("f***") */
-	size_t model_term;      /* then one term per category for the model's verdicts */
+	size_t model_term;      /* then one term per category for verdicts that are no
+	                         * lexicon entry's: the model's, a masked word's */
 	struct sv_model *model; /* NULL when the language has none */
 	size_t allow_maxlen;    /* the longest allowed phrase, normalised */
 	double context_safe;    /* a context term counts where P(safe) is below this */
@@ -713,6 +714,57 @@ static int scan(const struct sv_moderator *m, const char *text, const struct sv_
 	return 0;
 }
 
+/* A word with one or two letters masked inside it ("sh*thead", "PR*CK",
+ * "Buttf*ce"): each masked letter is tried as each vowel, and a term the
+ * word then holds is a match over the whole word, in the term's category
+ * and whatever the model says (the mask shows what was meant). Reads the words into n,
+ * so it comes after everything that reads the text's own normalisation. */
+#define MASKED_WORD_MAX 32
+static int masked_vowels(const struct sv_moderator *m, const char *text, size_t len,
+                         struct sv_norm *n, struct hits *found)
+{
+	static const char vowels[] = "aeiou";
+	for (size_t i = 0; i < len;) {
+		size_t j = i, masks = 0, at[2] = {0};
+		while (j < len && (isalpha((unsigned char)text[j]) || text[j] == '*')) {
+			bool inside = text[j] == '*' && j > i &&
+			              isalpha((unsigned char)text[j - 1]) && j + 1 < len &&
+			              isalpha((unsigned char)text[j + 1]);
+			if (inside && masks < 2)
+				at[masks] = j;
+			masks += inside;
+			j++;
+		}
+		if (masks == 0 || masks > 2 || j - i > MASKED_WORD_MAX) {
+			i = j > i ? j : i + 1;
+			continue;
+		}
+		char word[MASKED_WORD_MAX];
+		memcpy(word, text + i, j - i);
+		size_t tries = masks == 1 ? 5 : 25, before = found->n;
+		for (size_t t = 0; t < tries && found->n == before; t++) {
+			word[at[0] - i] = vowels[t % 5];
+			if (masks == 2)
+				word[at[1] - i] = vowels[t / 5];
+			struct hits h = {0};
+			if (sv_moderate_normalise(word, j - i, false, n) || scan(m, word, n, &h)) {
+				free(h.v);
+				return -1;
+			}
+			for (size_t k = 0; k < h.n; k++)
+				if (h.v[k].pattern < m->nterms &&
+				    hit_push(found, i, j,
+				             m->model_term + m->terms[h.v[k].pattern].category)) {
+					free(h.v);
+					return -1;
+				}
+			free(h.v);
+		}
+		i = j;
+	}
+	return 0;
+}
+
 /* What the learned model says of the normalised text, as a hit over the
  * feature that weighed most. */
 static int model_verdict(const struct sv_moderator *m, const struct sv_norm *n, struct hits *found,
@@ -846,7 +898,8 @@ static int check(const struct sv_moderator *m, const char *text, size_t len, con
 	if (n->used_one && (sv_moderate_normalise(text, len, true, n) || scan(m, text, n, &found)))
 		goto out;
 	if (sv_moderate_personal(text, len, on_personal, &found) ||
-	    masked_swears(m, text, len, &found))
+	    masked_swears(m, text, len, &found) ||
+	    (memchr(text, '*', len) && masked_vowels(m, text, len, n, &found)))
 		goto out;
 	/* A context term in text the model finds plainly safe is innocent. */
 	if (p_safe >= m->context_safe && !m->context_always[a]) {

@@ -55,7 +55,8 @@ static int push(struct units *us, uint32_t cp, uint32_t s, uint32_t e, uint8_t k
 }
 
 /* Letters from Cyrillic and Greek that look like Latin ones, after case
- * folding: the usual way to slip a word past an ASCII filter. */
+ * folding, and Latin letters that keep their stroke through the folding of
+ * marks (ƒ, ł, ø): the usual ways to slip a word past an ASCII filter. */
 static uint32_t lookalike(uint32_t cp)
 {
 	switch (cp) {
@@ -121,6 +122,12 @@ static uint32_t lookalike(uint32_t cp)
 		return 'a'; /* ɑ */
 	case 0x0131:
 		return 'i'; /* dotless ı */
+	case 0x0192:
+		return 'f'; /* ƒ */
+	case 0x0142:
+		return 'l'; /* ł */
+	case 0x00f8:
+		return 'o'; /* ø */
 	default:
 		return cp;
 	}
@@ -363,7 +370,7 @@ static void join_letters(struct units *us, bool skip_article, bool *article)
 			continue;
 		}
 		/* Follow the chain of single letters. */
-		size_t last = i, count = 1;
+		size_t last = i, before_last = i, count = 1;
 		for (;;) {
 			size_t j = last + 1, gap = 0;
 			while (j < n && u[j].kind == U_SEP && joiner(u[j].cp) && gap < 4) {
@@ -373,11 +380,12 @@ static void join_letters(struct units *us, bool skip_article, bool *article)
 			if (gap == 0 || gap > 3 || j >= n || u[j].kind != U_LETTER ||
 			    (j + 1 < n && u[j + 1].kind != U_SEP))
 				break;
+			before_last = last;
 			last = j;
 			count++;
 		}
 		/* "a g u n": the chain may begin with the word "a" or "I"; the
-		 * second pass leaves that letter out. */
+		 * second pass leaves that letter out (and a last "u" or "r"). */
 		size_t from = i;
 		if (count >= 4 && (u[i].cp == 'a' || u[i].cp == 'i')) {
 			*article = true;
@@ -387,8 +395,15 @@ static void join_letters(struct units *us, bool skip_article, bool *article)
 					from++;
 			}
 		}
+		/* "d r u g s r fun": it may end with the word "u" or "r" too. */
+		size_t to = last;
+		if (count >= 4 && (u[last].cp == 'u' || u[last].cp == 'r')) {
+			*article = true;
+			if (skip_article)
+				to = before_last;
+		}
 		if (count >= 3)
-			for (size_t k = from; k < last; k++)
+			for (size_t k = from; k < to; k++)
 				if (u[k].kind == U_SEP)
 					u[k].kind = U_DROP;
 		i = last + 1;

@@ -90,6 +90,13 @@ static void evasions_are_caught(void **state)
 	flagged_at("p0rn", SV_MODERATE_SEXUAL, "p0rn");
 	flagged_at("a 5tabb1ng", SV_MODERATE_VIOLENCE, "5tabb1ng");
 	flagged_at("@$$hole", SV_MODERATE_PROFANITY, "@$$hole");
+	/* A letter masked inside a word, tried as each vowel. */
+	flagged_at("you PR*CK", SV_MODERATE_PROFANITY, "PR*CK");
+	flagged_at("a sh*thead", SV_MODERATE_PROFANITY, "sh*thead");
+	allowed("*hugs* I *love* the b*tter", NULL);
+	/* Compound insults, also at the end of a made-up name. */
+	flagged_at("Mr Dickweed", SV_MODERATE_PROFANITY, "Dickweed");
+	flagged_at("Captain McShithead", SV_MODERATE_PROFANITY, "Shithead");
 }
 
 static void spaced_dotted_and_hidden_letters_are_joined(void **state)
@@ -97,6 +104,7 @@ static void spaced_dotted_and_hidden_letters_are_joined(void **state)
 	flagged_at("we will k i l l you", SV_MODERATE_VIOLENCE, "k i l l");
 	flagged_at("k.i.l.l", SV_MODERATE_VIOLENCE, "k.i.l.l");
 	flagged_at("he had a g u n", SV_MODERATE_WEAPONS, "g u n");
+	flagged_at("d r u g s r fun", SV_MODERATE_DRUGS, "d r u g s");
 	flagged_at("a s s", SV_MODERATE_PROFANITY, "a s s");
 	flagged_at("then k-i-l-l it", SV_MODERATE_VIOLENCE, "k-i-l-l");
 	flagged_at("f_u_c_k", SV_MODERATE_PROFANITY, "f_u_c_k");
@@ -111,6 +119,7 @@ static void lookalikes_diacritics_and_case_are_folded(void **state)
 	flagged_at("a g\u043ery end", SV_MODERATE_FRIGHTENING,
 	           "g\u043ery"); /* gore is horror imagery */
 	flagged_at("p\u03bfrn", SV_MODERATE_SEXUAL, "p\u03bfrn");
+	flagged_at("\u0192uck", SV_MODERATE_PROFANITY, "\u0192uck"); /* Latin f with hook */
 	flagged_at("f\u00fcck", SV_MODERATE_PROFANITY, "f\u00fcck");
 	flagged_at("K\u00ccLL", SV_MODERATE_VIOLENCE, "K\u00ccLL");
 	flagged_at("KiLL", SV_MODERATE_VIOLENCE, "KiLL");
