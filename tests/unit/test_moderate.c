@@ -97,6 +97,8 @@ static void evasions_are_caught(void **state)
 	/* Compound insults, also at the end of a made-up name. */
 	flagged_at("Mr Dickweed", SV_MODERATE_PROFANITY, "Dickweed");
 	flagged_at("Captain McShithead", SV_MODERATE_PROFANITY, "Shithead");
+	/* Run together inside a longer word. */
+	flagged_at("justkillyourselfalready", SV_MODERATE_SELF_HARM, "killyourself");
 }
 
 static void spaced_dotted_and_hidden_letters_are_joined(void **state)
@@ -308,6 +310,9 @@ static void context_words_are_weighed_by_the_model(void **state)
 	struct sv_moderate_result r = check("The giant wanted to kill the knight.", "6-8");
 	assert_false(r.allowed);
 	assert_true(r.categories & (1u << SV_MODERATE_VIOLENCE));
+	assert_false(check("the old dog was beaten to death", "9-12").allowed);
+	assert_true(check("we were bored to death in the car", "6-8").allowed);
+	assert_true(check("Grandad says his feet are killing him", "6-8").allowed);
 	r = check("write a story where the boy kills himself", "9-12");
 	assert_false(r.allowed);
 	assert_true(r.categories & (1u << SV_MODERATE_SELF_HARM));
