@@ -511,7 +511,7 @@ static int check_species(char *s, size_t cap)
 	if (!space)
 		return letters_word(s, cap);
 	*space = '\0';
-	int ok = letters_word(s, cap) && letters_word(space + 1, cap);
+	int ok = letters_word(s, cap) && letters_word(space + 1, cap - (size_t)(space + 1 - s));
 	*space = ' ';
 	return ok;
 }
