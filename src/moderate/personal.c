@@ -86,17 +86,26 @@ static bool email_at(const char *s, size_t len, size_t at, size_t *st, size_t *e
  * dashes, dots or parentheses, with a leading '+' allowed. Seven digits or
  * more, and one group of three or more, so years and counting ("1 2 3 4 5 6
  * 7") are not numbers. */
-/* Numbers one after another going up or down by one: counting. */
+/* Numbers one after another going up or down by the same step, or one
+ * number said again and again: counting ("1 2 3 4 5", "2 4 6 8 10",
+ * "five five five five"). */
 static bool counting(const long *v, size_t n)
 {
 	if (n < 3)
 		return false;
-	bool up = true, down = true;
-	for (size_t i = 1; i < n; i++) {
-		up &= v[i] == v[i - 1] + 1;
-		down &= v[i] == v[i - 1] - 1;
-	}
-	return up || down;
+	bool same = true;
+	for (size_t i = 2; i < n; i++)
+		same &= v[i] - v[i - 1] == v[1] - v[0];
+	return same;
+}
+
+/* Every group a year ("1066 1215 1666"): a list of dates. */
+static bool years(const long *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] < 1000 || v[i] > 2100)
+			return false;
+	return n > 1;
 }
 
 static bool phone_at(const char *s, size_t len, size_t start, size_t *en)
@@ -127,9 +136,10 @@ static bool phone_at(const char *s, size_t len, size_t start, size_t *en)
 			break;
 		}
 	}
-	/* Digits one by one ("0 7 7 0 0 9 ...") make a number when there are
-	 * nine or more and they are not counting ("1 2 3 4 5 6 7 8 9 10"). */
-	if (digits < 7 || digits > 15 || (best < 3 && (digits < 9 || counting(groups, ngroups))))
+	/* Digits one by one ("5 5 5 0 1 6 2") make a number when they are not
+	 * counting ("1 2 3 4 5 6 7 8 9 10"). */
+	if (digits < 7 || digits > 15 || (best < 3 && counting(groups, ngroups)) ||
+	    years(groups, ngroups < 16 ? ngroups : 16))
 		return false;
 	if (last_digit + 1 < len && a_alpha(p[last_digit + 1]))
 		return false;
@@ -364,7 +374,8 @@ static int disguised_emails(const char *s, size_t len, sv_personal_hit_fn hit, v
 /* A phone number told in words, or in digits and words mixed, or with
  * letters o for zeros, or spaced out past the digit finder ("0 seven 7 0 0,
  * nine hundred, 4 6 1", "o7 7oo 9oo 321", "0 7 9 1 1 - 2 3 4 - 5 6 7"):
- * nine digits or more (seven when all are words), not counting. */
+ * nine digits or more (seven when all are words, or all digits spaced out
+ * one by one), not counting. */
 enum { N_NONE, N_DIGITS, N_WORD, N_TIMES, N_HUNDRED };
 
 /* What the token [s, e) is to such a number; *d the digit of a word. */
@@ -426,10 +437,11 @@ static int spoken_end(struct spoken *sp, sv_personal_hit_fn hit, void *ctx)
 {
 	if (sp->n == 0 && sp->times == 0)
 		return 0; /* nothing begun (most words): nothing to clear */
-	bool enough = sp->n >= 9 || (sp->all_words && sp->n >= 7);
 	/* digits alone, one by one and spaced wide ("0 7 9 1 1 - 2 3 4"), are a
 	 * number too; groups spaced wide are years and scores */
-	bool odd = sp->odd || (sp->wide && !sp->long_group);
+	bool wide_digits = sp->wide && !sp->long_group;
+	bool enough = sp->n >= 9 || ((sp->all_words || wide_digits) && sp->n >= 7);
+	bool odd = sp->odd || wide_digits;
 	int rc = odd && enough && sp->n <= 15 && !counting(sp->v, sp->n < 16 ? sp->n : 16)
 	             ? hit(sp->first, sp->last, ctx)
 	             : 0;

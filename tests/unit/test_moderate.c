@@ -159,6 +159,8 @@ static void innocent_phrases_stay_allowed(void **state)
 	    "hello! how are you?",
 	    "In 2024 we had 3 cats and 12 hens.",
 	    "Count with me: 1 2 3 4 5 6 7 8 9 10!",
+	    "Count in twos: 2 4 6 8 10 12 14 16",
+	    "The big dates: 1066 1215 1666 1805",
 	    "The seven dwarfs drive home.",
 	    "He got a flu shot and was brave.",
 	    "They pulled the weeds in the garden.",
@@ -228,6 +230,9 @@ static void personal_data_is_found(void **state)
 	           "o7 7oo 9oo 3 2 1");
 	flagged_at("ph: 0 7 9 1 1 - 2 3 4 - 5 6 7", SV_MODERATE_PERSONAL_DATA,
 	           "0 7 9 1 1 - 2 3 4 - 5 6 7");
+	flagged_at("call nana on 5 5 5 - 0 1 6 2 anytime", SV_MODERATE_PERSONAL_DATA,
+	           "5 5 5 - 0 1 6 2");
+	flagged_at("call 5 5 5 0 1 6 2 now", SV_MODERATE_PERSONAL_DATA, "5 5 5 0 1 6 2");
 	allowed("The years 1066, 1215 and 1492 - 1603 - 1688 were busy ones.", "6-8");
 	allowed("Scores: 3, 1, 0, 2, 4, 1, 3, 0, 2", "6-8");
 	allowed("We counted one, two, three, four, five, six, seven, eight, nine!", "6-8");
