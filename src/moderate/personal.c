@@ -99,13 +99,23 @@ static bool counting(const long *v, size_t n)
 	return same;
 }
 
-/* Every group a year ("1066 1215 1666"): a list of dates. */
+/* Every group a later year than the one before ("1066 1215 1666"): a list
+ * of dates. */
 static bool years(const long *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (v[i] < 1000 || v[i] > 2100)
+		if (v[i] < 1000 || v[i] > 2100 || (i && v[i] <= v[i - 1]))
 			return false;
 	return n > 1;
+}
+
+/* Four groups of four digits or more, up to 19 digits: a card number. */
+static bool card(const uint8_t *len, size_t n, size_t digits)
+{
+	bool fours = n >= 4 && digits <= 19;
+	for (size_t i = 0; i + 1 < n && fours; i++)
+		fours = len[i] == 4;
+	return fours;
 }
 
 static bool phone_at(const char *s, size_t len, size_t start, size_t *en)
@@ -113,15 +123,20 @@ static bool phone_at(const char *s, size_t len, size_t start, size_t *en)
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = start, digits = 0, group = 0, best = 0, last_digit = 0, gap = 0, ngroups = 0;
 	long groups[16];
+	uint8_t lens[16]; /* digits in each group */
 	if (p[i] == '+' || p[i] == '(')
 		i++;
 	for (; i < len; i++) {
 		if (a_digit(p[i])) {
 			digits++;
-			if (group == 0 && ngroups < 16)
+			if (group == 0 && ngroups < 16) {
+				lens[ngroups] = 0;
 				groups[ngroups++] = 0;
-			if (ngroups <= 16 && groups[ngroups - 1] < 100000)
+			}
+			if (groups[ngroups - 1] < 100000)
 				groups[ngroups - 1] = groups[ngroups - 1] * 10 + (p[i] - '0');
+			if (lens[ngroups - 1] < 255)
+				lens[ngroups - 1]++;
 			group++;
 			if (group > best)
 				best = group;
@@ -138,8 +153,8 @@ static bool phone_at(const char *s, size_t len, size_t start, size_t *en)
 	}
 	/* Digits one by one ("5 5 5 0 1 6 2") make a number when they are not
 	 * counting ("1 2 3 4 5 6 7 8 9 10"). */
-	if (digits < 7 || digits > 15 || (best < 3 && counting(groups, ngroups)) ||
-	    years(groups, ngroups < 16 ? ngroups : 16))
+	if (digits < 7 || (digits > 15 && !card(lens, ngroups, digits)) ||
+	    (best < 3 && counting(groups, ngroups)) || years(groups, ngroups))
 		return false;
 	if (last_digit + 1 < len && a_alpha(p[last_digit + 1]))
 		return false;

@@ -233,6 +233,9 @@ static void personal_data_is_found(void **state)
 	flagged_at("call nana on 5 5 5 - 0 1 6 2 anytime", SV_MODERATE_PERSONAL_DATA,
 	           "5 5 5 - 0 1 6 2");
 	flagged_at("call 5 5 5 0 1 6 2 now", SV_MODERATE_PERSONAL_DATA, "5 5 5 0 1 6 2");
+	flagged_at("mum's card is 4111 1111 1111 1111 ok", SV_MODERATE_PERSONAL_DATA,
+	           "4111 1111 1111 1111");
+	flagged_at("ring 1111 1111 1111", SV_MODERATE_PERSONAL_DATA, "1111 1111 1111");
 	allowed("The years 1066, 1215 and 1492 - 1603 - 1688 were busy ones.", "6-8");
 	allowed("Scores: 3, 1, 0, 2, 4, 1, 3, 0, 2", "6-8");
 	allowed("We counted one, two, three, four, five, six, seven, eight, nine!", "6-8");
