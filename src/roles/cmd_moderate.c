@@ -377,7 +377,7 @@ static int train(const char *out, char **files, int nfiles)
 	struct sv_moderate_train_options o = {.epochs = 30,
 	                                      .rate = 0.5,
 	                                      .l2 = 1e-4,
-	                                      .threshold = 0.8,
+	                                      .threshold = 0.6,
 	                                      .min_count = 2,
 	                                      .prune = 0.2,
 	                                      .seed = 1,
