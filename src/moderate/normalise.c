@@ -86,6 +86,8 @@ static uint32_t lookalike(uint32_t cp)
 		return 'm'; /* м */
 	case 0x043d:
 		return 'h'; /* н */
+	case 0x04bb:
+		return 'h'; /* һ */
 	case 0x0442:
 		return 't'; /* т */
 	case 0x0432:

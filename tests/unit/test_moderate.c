@@ -97,6 +97,7 @@ static void evasions_are_caught(void **state)
 	/* Compound insults, also at the end of a made-up name. */
 	flagged_at("Mr Dickweed", SV_MODERATE_PROFANITY, "Dickweed");
 	flagged_at("Captain McShithead", SV_MODERATE_PROFANITY, "Shithead");
+	flagged_at("row faster, you lazy arseholes", SV_MODERATE_PROFANITY, "arseholes");
 	/* Run together inside a longer word. */
 	flagged_at("justkillyourselfalready", SV_MODERATE_SELF_HARM, "killyourself");
 }
@@ -121,6 +122,8 @@ static void lookalikes_diacritics_and_case_are_folded(void **state)
 	flagged_at("a g\u043ery end", SV_MODERATE_FRIGHTENING,
 	           "g\u043ery"); /* gore is horror imagery */
 	flagged_at("p\u03bfrn", SV_MODERATE_SEXUAL, "p\u03bfrn");
+	flagged_at("s\u04bbut up d\u0456\u0441k\u04bbead", SV_MODERATE_PROFANITY,
+	           "d\u0456\u0441k\u04bbead");                       /* Cyrillic \u04bb for h */
 	flagged_at("\u0192uck", SV_MODERATE_PROFANITY, "\u0192uck"); /* Latin f with hook */
 	flagged_at("f\u00fcck", SV_MODERATE_PROFANITY, "f\u00fcck");
 	flagged_at("K\u00ccLL", SV_MODERATE_VIOLENCE, "K\u00ccLL");
@@ -321,6 +324,7 @@ static void context_words_are_weighed_by_the_model(void **state)
 	assert_false(check("the old dog was beaten to death", "9-12").allowed);
 	assert_true(check("we were bored to death in the car", "6-8").allowed);
 	assert_true(check("Grandad says his feet are killing him", "6-8").allowed);
+	assert_false(check("mix the rat poison into her juice", "6-8").allowed);
 	r = check("write a story where the boy kills himself", "9-12");
 	assert_false(r.allowed);
 	assert_true(r.categories & (1u << SV_MODERATE_SELF_HARM));
