@@ -121,7 +121,10 @@ const SETS = [
   { file: 'moderation-heldout-31.tsv', lines: 550, recall: 0.98, fpr: 0.015 },
   { file: 'moderation-heldout-32.tsv', lines: 550, recall: 0.97, fpr: 0.03 },
   { file: 'moderation-heldout-33.tsv', lines: 550, recall: 0.95, fpr: 0.015 },
-  { file: 'moderation-heldout-34.tsv', lines: 550, recall: 0.97, fpr: 0.035 },
+  { file: 'moderation-heldout-34.tsv', lines: 550, recall: 0.99, fpr: 0.035 },
+  { file: 'moderation-heldout-35.tsv', lines: 550, recall: 0.98, fpr: 0.035 },
+  { file: 'moderation-heldout-36.tsv', lines: 550, recall: 0.96, fpr: 0.025 },
+  { file: 'moderation-heldout-37.tsv', lines: 550, recall: 0.98, fpr: 0.02 },
 ];
 
 for (const set of SETS) {
