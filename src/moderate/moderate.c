@@ -717,8 +717,9 @@ static int scan(const struct sv_moderator *m, const char *text, const struct sv_
 /* A word with one or two letters masked inside it ("sh*thead", "PR*CK",
  * "Buttf*ce"): each masked letter is tried as each vowel, and a term the
  * word then holds is a match over the whole word, in the term's category
- * and whatever the model says (the mask shows what was meant). Reads the words into n,
- * so it comes after everything that reads the text's own normalisation. */
+ * and whatever the model says (the mask shows what was meant). Reads the
+ * words into n, so it comes after everything that reads the text's own
+ * normalisation. */
 #define MASKED_WORD_MAX 32
 static int masked_vowels(const struct sv_moderator *m, const char *text, size_t len,
                          struct sv_norm *n, struct hits *found)

@@ -82,10 +82,6 @@ static bool email_at(const char *s, size_t len, size_t at, size_t *st, size_t *e
 	return true;
 }
 
-/* A phone number from start: digits in groups joined by single spaces,
- * dashes, dots or parentheses, with a leading '+' allowed. Seven digits or
- * more, and one group of three or more, so years and counting ("1 2 3 4 5 6
- * 7") are not numbers. */
 /* Numbers one after another going up or down by the same step, or one
  * number said again and again: counting ("1 2 3 4 5", "2 4 6 8 10",
  * "five five five five"). */
@@ -118,6 +114,11 @@ static bool card(const uint8_t *len, size_t n, size_t digits)
 	return fours;
 }
 
+/* A phone number from start: digits in groups joined by single spaces,
+ * dashes, dots or parentheses, with a leading '+' allowed. Seven to fifteen
+ * digits (a card's four groups of four up to nineteen); digits one by one
+ * only when they do not count ("1 2 3 4 5 6 7"), and a rising list of years
+ * is none. */
 static bool phone_at(const char *s, size_t len, size_t start, size_t *en)
 {
 	const unsigned char *p = (const unsigned char *)s;
