@@ -609,12 +609,13 @@ struct capture {
 static const char *capture_answer(const char *req, int *len)
 {
 	static const char *const answers[] = {
-	    "<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>a/b+c=d&amp;e"
-	    "</NextContinuationToken><Contents><Key>"
-	    "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824</Key></Contents>"
-	    "</ListBucketResult>",
-	    "<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>not-a-key</Key>"
-	    "</Contents></ListBucketResult>",
+	    /* an answer in parts is one literal: the brackets say so to clang */
+	    ("<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>a/b+c=d&amp;e"
+	     "</NextContinuationToken><Contents><Key>"
+	     "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824</Key></Contents>"
+	     "</ListBucketResult>"),
+	    ("<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>not-a-key</Key>"
+	     "</Contents></ListBucketResult>"),
 	    "hello", ""};
 	int i = !strstr(req, "list-type")           ? (strncmp(req, "GET", 3) == 0 ? 2 : 3)
 	        : strstr(req, "continuation-token") ? 1

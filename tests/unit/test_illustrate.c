@@ -174,8 +174,8 @@ static void cover_text_stays_on_the_canvas(void **state)
 {
 	const char *titles[] = {
 	    "Pip",
-	    "The Very Long and Winding Adventure of Pip, Clover, Ada and the Lantern That "
-	    "Would Not Stop Glowing All Through the Night Until the Morning Came Again",
+	    ("The Very Long and Winding Adventure of Pip, Clover, Ada and the Lantern That "
+	     "Would Not Stop Glowing All Through the Night Until the Morning Came Again"),
 	    "Supercalifragilisticexpialidociousandthensomemorewithoutanyspacesatallinit"};
 	for (size_t t = 0; t < sizeof(titles) / sizeof(titles[0]); t++) {
 		cairo_surface_t *s = cairo_image_surface_create(

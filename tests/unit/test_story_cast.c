@@ -969,8 +969,8 @@ static void a_series_keeps_its_world_and_cast(void **state)
 	static const char *const good[] = {
 	    "{\"hero\":\"pip\",\"universe\":\"meadow\",\"child_name\":\" Ada \",\"seed\":1}",
 	    "{\"age\":\"9-12\",\"length\":\"chapter\",\"theme\":\"rescue\",\"moral\":\"courage\"}",
-	    "{\"rival\":\"clover\",\"mentor\":\"rumble\",\"custom\":{\"name\":\"Zog\","
-	    "\"species\":\"dragon\",\"traits\":[\"shy\"]}}",
+	    ("{\"rival\":\"clover\",\"mentor\":\"rumble\",\"custom\":{\"name\":\"Zog\","
+	     "\"species\":\"dragon\",\"traits\":[\"shy\"]}}"),
 	};
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		struct sv_err err = {0};
