@@ -313,8 +313,7 @@ static void context_words_are_weighed_by_the_model(void **state)
 	    "he murders every song he sings in the car",
 	};
 	for (size_t i = 0; i < sizeof innocent / sizeof innocent[0]; i++) {
-		if (!check(innocent[i], "6-8").allowed)
-			fail_msg("flagged at 6-8: %s", innocent[i]);
+		allowed(innocent[i], "6-8");
 		if (check(innocent[i], "3-5").allowed)
 			fail_msg("allowed at 3-5: %s", innocent[i]);
 	}
