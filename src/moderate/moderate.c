@@ -235,8 +235,9 @@ static int add_verbs(struct sv_moderator *m, const json_t *verbs, const char *na
 			char forms[NFORMS][VERB_MAX + 8];
 			inflect(w, forms);
 			for (int f = 0; f < NFORMS; f++) {
-				m->terms[m->nterms++] =
-				    (struct term){(uint8_t)c, (uint8_t)sev, NULL, false, context};
+				m->terms[m->nterms++] = (struct term){.category = (uint8_t)c,
+				                                      .severity = (uint8_t)sev,
+				                                      .context = context};
 				if (add_pattern(p, forms[f], n, err))
 					return -1;
 			}
@@ -266,8 +267,10 @@ static int add_joined(struct sv_moderator *m, const json_t *terms, struct patter
 		joined[len] = '\0';
 		if (!strchr(term, ' ') || len < JOINED_MIN)
 			continue;
-		m->terms[k] = (struct term){m->terms[i].category, m->terms[i].severity, NULL, true,
-		                            m->terms[i].context};
+		m->terms[k] = (struct term){.category = m->terms[i].category,
+		                            .severity = m->terms[i].severity,
+		                            .joined = true,
+		                            .context = m->terms[i].context};
 		m->nterms = ++k;
 		if (add_pattern(p, joined, n, err))
 			return -1;
@@ -393,7 +396,7 @@ static int load(struct sv_moderator *m, json_t *root, const char *name, struct s
 			           name, i);
 			goto out;
 		}
-		m->terms[i] = (struct term){(uint8_t)c, (uint8_t)sev, NULL, false, false};
+		m->terms[i] = (struct term){.category = (uint8_t)c, .severity = (uint8_t)sev};
 		m->nterms = i + 1; /* so that sv_moderate_free frees what is set */
 		if (add_pattern(&p, term, &n, err) || load_gentle(&m->terms[i], t, name, err))
 			goto out;
@@ -434,7 +437,8 @@ static int load(struct sv_moderator *m, json_t *root, const char *name, struct s
 			           name, i);
 			goto out;
 		}
-		m->terms[nterms + i] = (struct term){(uint8_t)ci, (uint8_t)sev, NULL, false, false};
+		m->terms[nterms + i] =
+		    (struct term){.category = (uint8_t)ci, .severity = (uint8_t)sev};
 		m->combos[i].window = (size_t)win;
 		m->combos[i].ordered = json_is_true(json_object_get(c, "ordered"));
 		for (int side = 0; side < 2; side++) {
@@ -458,11 +462,11 @@ static int load(struct sv_moderator *m, json_t *root, const char *name, struct s
 		}
 	}
 	m->masked = nterms + nc; /* after the combinations' terms */
-	m->terms[m->masked] = (struct term){SV_MODERATE_PROFANITY, 2, NULL, false, false};
+	m->terms[m->masked] = (struct term){.category = SV_MODERATE_PROFANITY, .severity = 2};
 	m->model_term = m->masked + 1;
 	for (int c = 0; c < SV_MODERATE_NCATEGORIES; c++)
 		m->terms[m->model_term + (size_t)c] =
-		    (struct term){(uint8_t)c, 2, NULL, false, false};
+		    (struct term){.category = (uint8_t)c, .severity = 2};
 	m->nallow = na;
 	m->ncwords = nw;
 	m->ncombos = nc;
